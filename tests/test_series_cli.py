@@ -1,0 +1,82 @@
+"""earlywarn detect-series: file in, scored file out, clear errors."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from earlywarn.series_cli import detect_series, detect_series_command
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def _series(tmp_path: Path, values: list[str]) -> Path:
+    rows = ["timestamp,value"] + [f"2024-03-{d + 1:02d}T00:00:00,{v}" for d, v in enumerate(values)]
+    return _write(tmp_path / "in.csv", "\n".join(rows) + "\n")
+
+
+@pytest.mark.parametrize("method", ["ears-c1", "ears-c2", "ears-c3", "nb-cusum", "combined", "farrington"])
+def test_writes_scored_rows(tmp_path: Path, method: str) -> None:
+    vals = ["3", "4", "2", "3", "5", "3", "4", "3", "2", "4", "3", "4", "3", "40", "3"]
+    src = _series(tmp_path, vals)
+    out = tmp_path / "out.csv"
+    n = detect_series(src, out, method)
+    rows = list(csv.DictReader(out.open()))
+    assert [r["value"] for r in rows] == vals
+    assert list(rows[0]) == ["timestamp", "value", "expected", "anomaly_score", "alarm"]
+    assert all(0.0 <= float(r["anomaly_score"]) <= 1.0 for r in rows)
+    assert sum(int(r["alarm"]) for r in rows) == n
+    if method in ("ears-c1", "ears-c2", "combined"):
+        assert rows[13]["alarm"] == "1"
+
+
+def test_missing_value_is_kept_missing(tmp_path: Path) -> None:
+    src = _series(tmp_path, ["3", "4", "", "3", "5", "3", "4", "3", "2", "4"])
+    out = tmp_path / "out.csv"
+    detect_series(src, out, "ears-c1")
+    rows = list(csv.DictReader(out.open()))
+    assert rows[2]["value"] == "" and rows[2]["alarm"] == "0"
+
+
+def test_unknown_method(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown method 'magic'"):
+        detect_series(_series(tmp_path, ["1", "2"]), tmp_path / "o.csv", "magic")
+
+
+def test_missing_column(tmp_path: Path) -> None:
+    src = _write(tmp_path / "in.csv", "timestamp,count\n2024-01-01,3\n")
+    with pytest.raises(ValueError, match="missing column 'value'"):
+        detect_series(src, tmp_path / "o.csv")
+
+
+def test_non_numeric_value_names_line_and_field(tmp_path: Path) -> None:
+    src = _series(tmp_path, ["3", "4", "many", "3"])
+    with pytest.raises(ValueError, match=r"line 4: field 'value' is not a number: 'many'"):
+        detect_series(src, tmp_path / "o.csv")
+
+
+def test_bad_timestamp_names_line(tmp_path: Path) -> None:
+    src = _write(tmp_path / "in.csv", "timestamp,value\n2024-01-01,3\nyesterday,4\n")
+    with pytest.raises(ValueError, match=r"line 3: field 'timestamp'"):
+        detect_series(src, tmp_path / "o.csv")
+
+
+def test_typer_command(tmp_path: Path) -> None:
+    app = typer.Typer()
+    app.command("detect-series")(detect_series_command)
+    app.command("noop")(lambda: None)
+    src = _series(tmp_path, ["3", "4", "2", "3", "5", "3", "4", "30"])
+    out = tmp_path / "o.csv"
+    res = CliRunner().invoke(app, ["detect-series", "--input", str(src), "--output", str(out),
+                                   "--method", "ears-c1"])
+    assert res.exit_code == 0, res.output
+    assert "1 alarm(s)" in res.output
+    bad = CliRunner().invoke(app, ["detect-series", "--input", str(src), "--output", str(out),
+                                   "--method", "nope"])
+    assert bad.exit_code == 2
