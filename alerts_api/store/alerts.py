@@ -1,0 +1,78 @@
+"""Alert queries and the idempotent upsert the sink relies on."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from alerts_api.schemas import AlertIn
+from alerts_api.store.models import Alert, AuditEntry
+
+_UPDATABLE = ("subject_name", "area_code", "level", "level_rank", "status", "score", "workers_at_risk",
+              "expected_harm", "reasons", "changed_at", "deadline", "rules_version", "stored_at")
+
+
+def upsert_alert(session: Session, alert: AlertIn, actor: str, now: datetime) -> bool:
+    """Insert or update one alert by id; True if the store changed.
+
+    A row changes only for a newer announcement (later ``changed_at``, or the
+    same instant at a higher level), so replaying a batch, or an old
+    announcement arriving late, changes nothing. Every change is audited.
+    """
+    row = alert.model_dump(mode="python")
+    row["reasons"] = [r for r in row["reasons"]]
+    row["stored_at"] = now
+    dialect = session.get_bind().dialect.name
+    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
+    if insert is None:
+        raise RuntimeError(f"alert store supports sqlite and postgresql, not {dialect}")
+    stmt = insert(Alert).values(**row)
+    newer = or_(stmt.excluded.changed_at > Alert.changed_at,
+                (stmt.excluded.changed_at == Alert.changed_at) & (stmt.excluded.level_rank > Alert.level_rank))
+    stmt = stmt.on_conflict_do_update(index_elements=[Alert.alert_id],
+                                      set_={k: getattr(stmt.excluded, k) for k in _UPDATABLE}, where=newer)
+    changed = session.execute(stmt).rowcount > 0
+    if changed:
+        session.add(AuditEntry(at=now, actor=actor, action=f"alert.{alert.status}.{alert.level}",
+                               alert_id=alert.alert_id,
+                               detail=json.dumps({"score": alert.score, "rules_version": alert.rules_version})))
+    return changed
+
+
+def _scoped(stmt, area_scope: str | None):
+    return stmt.where(Alert.area_code.startswith(area_scope)) if area_scope else stmt
+
+
+def list_alerts(session: Session, *, area_scope: str | None, area: str | None = None, level: str | None = None,
+                status: str | None = None, kind: str | None = None, limit: int = 50,
+                offset: int = 0) -> tuple[int, list[Alert]]:
+    """Alerts in scope, most expected harm first (how an inspector's list is ranked)."""
+    stmt = _scoped(select(Alert), area_scope)
+    if area:
+        stmt = stmt.where(Alert.area_code.startswith(area))
+    if level:
+        stmt = stmt.where(Alert.level == level)
+    if status:
+        stmt = stmt.where(Alert.status == status)
+    if kind:
+        stmt = stmt.where(Alert.kind == kind)
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = session.execute(stmt.order_by(Alert.expected_harm.desc(), Alert.alert_id)
+                           .limit(limit).offset(offset)).scalars().all()
+    return total, list(rows)
+
+
+def get_alert(session: Session, alert_id: str, *, area_scope: str | None) -> Alert | None:
+    return session.execute(_scoped(select(Alert).where(Alert.alert_id == alert_id), area_scope)).scalar_one_or_none()
+
+
+def count_alerts(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(Alert)).scalar_one()
+
+
+def utcnow() -> datetime:
+    """The one place the API reads the clock (stored_at, audit times)."""
+    return datetime.now(timezone.utc)

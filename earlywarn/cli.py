@@ -1,0 +1,125 @@
+"""The ``earlywarn`` command: demo, worker, api, broker, simulate, and tools."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from earlywarn.settings import Settings, get_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Early warning of wage arrears and group incidents.")
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except Exception as exc:  # pydantic names the variable and value
+        typer.echo(f"error: bad configuration: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _need_broker(settings: Settings) -> str:
+    if not settings.kafka_broker:
+        typer.echo("error: EW_KAFKA_BROKER is not set; start one with `earlywarn broker` "
+                   "or run `earlywarn demo`, which starts an embedded broker", err=True)
+        raise typer.Exit(2)
+    return settings.kafka_broker
+
+
+@app.command()
+def broker(port: int = typer.Option(0, min=0, max=65535, help="port on 127.0.0.1 (0 = a free one)")) -> None:
+    """Run the embedded Tansu broker in the foreground (memory only)."""
+    from streams.broker import EmbeddedBroker, ensure_topics, free_port
+    from streams.topics import all_topics
+
+    b = EmbeddedBroker(port=port or free_port()).start()
+    ensure_topics(b.bootstrap, all_topics())
+    typer.echo(f"broker listening: EW_KAFKA_BROKER={b.bootstrap}  (Ctrl-C to stop)")
+    try:
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        b.stop()
+
+
+@app.command()
+def worker() -> None:
+    """Run the stream worker (Faust) against EW_KAFKA_BROKER."""
+    from faust.worker import Worker
+
+    from streams.app import create_app
+    from streams.broker import ensure_topics
+    from streams.topics import all_topics
+
+    settings = _settings()
+    bootstrap = _need_broker(settings)
+    ensure_topics(bootstrap, all_topics(), partitions=settings.topic_partitions)
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+        start_http_server(settings.metrics_port, addr="127.0.0.1")
+    pipeline = create_app(settings, bootstrap)
+    Worker(pipeline.app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+
+
+@app.command()
+def api(sink: bool = typer.Option(True, help="also run the alert sink (needs EW_KAFKA_BROKER)")) -> None:
+    """Run the alerts API (and, by default, the alert sink)."""
+    import uvicorn
+
+    from alerts_api.main import create_app
+
+    settings = _settings()
+    if not settings.tokens():
+        typer.echo("warning: EW_API_TOKENS is empty: every route but /healthz will refuse", err=True)
+    broker_addr = _need_broker(settings) if sink else None
+    uvicorn.run(create_app(settings, broker=broker_addr), host=settings.api_host, port=settings.api_port,
+                log_level="warning")
+
+
+@app.command()
+def demo(for_seconds: Optional[float] = typer.Option(None, "--for", min=1, help="stop by itself after this many seconds"),
+         enterprises: int = typer.Option(300, min=10, max=100_000),
+         months: int = typer.Option(8, min=1, max=60)) -> None:
+    """Broker, worker, API and a small simulated feed; prints where to look."""
+    from earlywarn.demo import run_demo
+
+    raise typer.Exit(run_demo(_settings(), for_seconds, enterprises, months))
+
+
+@app.command("detect-series")
+def detect_series(input: Path = typer.Option(..., exists=True, dir_okay=False, readable=True, help="CSV timestamp,value"),
+                  output: Path = typer.Option(..., dir_okay=False, help="CSV to write"),
+                  method: str = typer.Option("combined", help="ears-c1|ears-c2|ears-c3|farrington|nb-cusum|combined")) -> None:
+    """Run a surge detector over a count series (for benchmarking on public series)."""
+    from earlywarn.series_cli import detect_series as run
+
+    try:
+        n = run(input, output, method)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"wrote {n} rows to {output}")
+
+
+@app.command()
+def docs(out: Path = typer.Option(Path("docs/events.md"), dir_okay=False)) -> None:
+    """Regenerate docs/events.md from the event contracts."""
+    from streams.records import contracts_markdown
+
+    out.write_text(contracts_markdown() + "\n", encoding="utf-8")
+    typer.echo(f"wrote {out}")
+
+
+def main() -> None:  # pragma: no cover
+    logging.basicConfig(level=logging.WARNING)
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,117 @@
+"""``earlywarn demo``: the whole pipeline on embedded defaults, with a summary."""
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from earlywarn import demo_feed
+from earlywarn.settings import Settings
+from earlywarn.stack import Stack, StackError
+from streams.topics import ALERTS, DEAD_LETTER
+
+
+@dataclass
+class Tally:
+    """What the demo has sent and what came back, counted from the topics themselves."""
+
+    events_in: int = 0
+    malformed_sent: int = 0
+    dead_lettered: int = 0
+    alert_ids: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def line(self, api_alerts: int | str) -> str:
+        with self.lock:
+            return (f"events_in={self.events_in} dead_lettered={self.dead_lettered} "
+                    f"(malformed sent {self.malformed_sent}) alerts_raised={len(self.alert_ids)} "
+                    f"alerts_in_api={api_alerts}")
+
+
+def _watch(bootstrap: str, tally: Tally, stop: threading.Event) -> None:
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(DEAD_LETTER, ALERTS, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             enable_auto_commit=False, group_id=None, consumer_timeout_ms=500)
+    try:
+        while not stop.is_set():
+            for msg in consumer:
+                with tally.lock:
+                    if msg.topic == DEAD_LETTER:
+                        tally.dead_lettered += 1
+                    else:
+                        tally.alert_ids.add(json.loads(msg.value)["alert_id"])
+    finally:
+        consumer.close()
+
+
+def _feed(bootstrap: str, tally: Tally, stop: threading.Event, enterprises: int, months: int,
+          seconds_per_month: float) -> None:
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, acks="all")
+    try:
+        for batch in demo_feed.months(n_enterprises=enterprises, n_months=months):
+            if stop.is_set():
+                break
+            for rec in batch:
+                producer.send(rec.topic, key=rec.key or None, value=rec.value)
+            producer.flush()
+            with tally.lock:
+                tally.events_in += len(batch)
+                tally.malformed_sent += sum(r.malformed for r in batch)
+            stop.wait(seconds_per_month)
+    finally:
+        producer.close()
+
+
+def _api_count(stack: Stack) -> int | str:
+    try:
+        with stack.client() as client:
+            return client.get("/alerts", params={"limit": 1}).json()["total"]
+    except Exception as exc:  # the summary must not die with the API
+        return f"unavailable ({type(exc).__name__})"
+
+
+def run_demo(settings: Settings, for_seconds: float | None, enterprises: int, months: int) -> int:
+    workdir = Path(settings.data_dir) / "demo"
+    shutil.rmtree(workdir, ignore_errors=True)
+    tally, stop = Tally(), threading.Event()
+    print("starting broker, worker and API …", flush=True)
+    try:
+        with Stack(settings, workdir, database_url=None if "EW_DATABASE_URL" not in _env() else settings.database_url) as stack:
+            print(f"  broker   {stack.bootstrap}" + ("" if settings.kafka_broker else " (embedded Tansu)"))
+            print(f"  API      {stack.api_url}/docs   health: {stack.api_url}/healthz")
+            print(f"  token    {stack.token}")
+            print(f"  try      curl -H 'Authorization: Bearer {stack.token}' '{stack.api_url}/alerts?limit=5'")
+            print(f"  logs     {workdir}/(broker|worker|api).log", flush=True)
+            threads = [threading.Thread(target=_watch, args=(stack.bootstrap, tally, stop), daemon=True),
+                       threading.Thread(target=_feed, args=(stack.bootstrap, tally, stop, enterprises, months,
+                                                            4.0), daemon=True)]
+            for t in threads:
+                t.start()
+            started = time.monotonic()
+            try:
+                while for_seconds is None or time.monotonic() - started < for_seconds:
+                    time.sleep(min(10.0, for_seconds or 10.0))
+                    stack.check_alive()
+                    print(f"[{time.monotonic() - started:5.0f}s] {tally.line(_api_count(stack))}", flush=True)
+            except KeyboardInterrupt:
+                pass
+            final = tally.line(_api_count(stack))
+            stop.set()
+            for t in threads:
+                t.join(timeout=5)
+    except StackError as exc:
+        print(f"error: {exc}")
+        return 1
+    print(f"summary: {final}", flush=True)
+    return 0
+
+
+def _env() -> dict[str, str]:
+    import os
+    return dict(os.environ)

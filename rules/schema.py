@@ -1,0 +1,79 @@
+"""Schema of the wage-arrears rule file: weights, half-lives, thresholds, deadlines.
+
+Every alert carries the file's ``version``, so verification outcomes can be
+attributed to the rules that produced them.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SIGNALS: tuple[str, ...] = (
+    "utility_arrears", "social_insurance", "court_blacklist", "litigation", "market_penalty",
+    "project_stalled", "wage_account", "complaints", "petitions", "public_opinion",
+)
+"""Evidence channels, one per data class (water and electricity share one)."""
+
+LEVELS: tuple[str, ...] = ("blue", "yellow", "red")
+"""Warning colours, least to most serious."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SignalRule(_Strict):
+    weight: float = Field(ge=0, description="log-odds per unit of (saturated) evidence")
+    half_life_days: float = Field(gt=0, description="evidence halves after this many days")
+    combine: Literal["max", "sum"] = Field(
+        description="'max' for state reports (months overdue), 'sum' for incidents (suits, complaints)")
+    cap: float = Field(default=3.0, gt=0, description="evidence saturates here so no one channel dominates")
+    label: str = Field(description="plain words for an inspector")
+
+
+class LevelThresholds(_Strict):
+    blue: float = Field(gt=0, lt=1)
+    yellow: float = Field(gt=0, lt=1)
+    red: float = Field(gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "LevelThresholds":
+        if not self.blue < self.yellow < self.red:
+            raise ValueError(f"thresholds must rise blue < yellow < red, got {self.blue}, {self.yellow}, {self.red}")
+        return self
+
+    def as_tuple(self) -> tuple[float, float, float]:
+        return (self.blue, self.yellow, self.red)
+
+
+class Deadlines(_Strict):
+    """Days to handle an alert of each level (DESIGN §2: red 7 at district, yellow 3 at street, blue on the spot)."""
+
+    blue: float = Field(default=1, gt=0)
+    yellow: float = Field(default=3, gt=0)
+    red: float = Field(default=7, gt=0)
+
+
+class RuleFile(_Strict):
+    version: str = Field(min_length=1, max_length=64)
+    description: str = ""
+    intercept: float = Field(description="log-odds of 90-day arrears with no evidence, before the industry prior")
+    industry_prior: dict[str, float] = Field(default_factory=dict, description="log-odds offset per industry")
+    signals: dict[str, SignalRule]
+    thresholds: LevelThresholds
+    hysteresis: float = Field(default=0.05, ge=0, lt=1, description="a level is left only below threshold − hysteresis")
+    deadlines_days: Deadlines = Deadlines()
+    horizon_days: int = Field(default=90, gt=0)
+
+    @model_validator(mode="after")
+    def _known_signals(self) -> "RuleFile":
+        unknown = sorted(set(self.signals) - set(SIGNALS))
+        if unknown:
+            raise ValueError(f"unknown signal(s) {unknown}; known: {list(SIGNALS)}")
+        missing = sorted(set(SIGNALS) - set(self.signals))
+        if missing:
+            raise ValueError(f"signal(s) {missing} missing; every signal needs a rule (weight 0 to switch one off)")
+        if self.hysteresis >= self.thresholds.blue:
+            raise ValueError(f"hysteresis {self.hysteresis} must be below the blue threshold {self.thresholds.blue}")
+        return self

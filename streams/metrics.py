@@ -1,0 +1,11 @@
+"""Prometheus counters of the stream worker (exported when EW_METRICS_PORT is set)."""
+from __future__ import annotations
+
+from prometheus_client import Counter, Info
+
+EVENTS_IN = Counter("earlywarn_events_in_total", "Source records consumed", ["topic"])
+DEAD_LETTERS = Counter("earlywarn_dead_letters_total", "Records sent to the dead-letter topic", ["topic"])
+DUPLICATES = Counter("earlywarn_duplicate_events_total", "Events skipped because their event_id was seen")
+ALERTS_OUT = Counter("earlywarn_alerts_out_total", "Alert announcements sent", ["level"])
+ENGINE_ERRORS = Counter("earlywarn_engine_errors_total", "Batches the engine failed on")
+RULES_VERSION = Info("earlywarn_rules", "Rule file version in force")

@@ -1,0 +1,323 @@
+"""Event contracts: one record type and one topic (``ew.<class>``) per data class.
+
+These are the ten data classes of the Yuhang wage-arrears platform, the 12345
+hotline, gathering reports from the grid, and the enterprise registry
+(reference data). On the wire every record is one JSON object. Validation is
+strict where a wrong value would mislead an inspector (credit-code check
+character, area codes, time zones, non-negative amounts, enumerations) and
+every event carries an ``event_id`` so that replays are counted once.
+
+``docs/events.md`` is generated from these models (``earlywarn docs``).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, ClassVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from earlywarn.identifiers import area_problem, uscc_problem
+
+
+def _check_uscc(value: str) -> str:
+    problem = uscc_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _check_area(value: str) -> str:
+    problem = area_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _check_aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamp must carry a time zone, e.g. 2026-01-05T09:00:00+08:00")
+    return value
+
+
+CreditCode = Annotated[str, AfterValidator(_check_uscc), Field(
+    description="unified social credit code, 18 characters, check character verified (GB 32100-2015)")]
+AreaCode = Annotated[str, AfterValidator(_check_area), Field(
+    description="hierarchical area code: 6-digit county + 3 street + 3 community + 3 grid; may stop at any level")]
+Timestamp = Annotated[datetime, AfterValidator(_check_aware), Field(
+    description="ISO 8601 timestamp with time zone")]
+Amount = Annotated[float, Field(ge=0, allow_inf_nan=False, description="amount in yuan, non-negative")]
+Count = Annotated[int, Field(ge=0, description="non-negative count")]
+
+
+class Industry(str, Enum):
+    construction = "construction"
+    manufacturing_labour = "manufacturing_labour"
+    manufacturing = "manufacturing"
+    catering = "catering"
+    retail = "retail"
+    logistics = "logistics"
+    services = "services"
+    real_estate = "real_estate"
+    other = "other"
+
+
+class ComplaintTopic(str, Enum):
+    wage = "wage"
+    construction_payment = "construction_payment"
+    social_insurance = "social_insurance"
+    property = "property"
+    environment = "environment"
+    consumer = "consumer"
+    other = "other"
+
+
+WAGE_TOPICS = frozenset({ComplaintTopic.wage, ComplaintTopic.construction_payment})
+
+
+class Event(BaseModel):
+    """Fields every event carries."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
+    topic_class: ClassVar[str] = ""
+    subject_field: ClassVar[str | None] = "enterprise_id"
+
+    event_id: str = Field(min_length=1, max_length=128, description="unique id of this event at its source; duplicates are counted once")
+    occurred_at: Timestamp = Field(description="when the fact happened at the source (event time)")
+    source: str = Field(default="", max_length=64, description="the source system that reported it")
+
+    @classmethod
+    def topic(cls) -> str:
+        return f"ew.{cls.topic_class}"
+
+
+class WaterArrears(Event):
+    """Water bill overdue (水费欠费), one record per enterprise per billing report."""
+
+    topic_class: ClassVar[str] = "water_arrears"
+    enterprise_id: CreditCode
+    months_overdue: Count = Field(description="consecutive months overdue; 0 means paid up")
+    overdue_amount: Amount
+    usual_monthly_bill: Amount = Field(description="the enterprise's usual monthly bill, to weigh the overdue amount")
+    disconnected: bool = Field(default=False, description="supply cut off for non-payment")
+
+
+class ElectricityArrears(WaterArrears):
+    """Electricity bill overdue (电费欠费); same fields as water arrears."""
+
+    topic_class: ClassVar[str] = "electricity_arrears"
+
+
+class SocialInsuranceArrears(Event):
+    """Social-insurance contributions unpaid (社保欠费)."""
+
+    topic_class: ClassVar[str] = "social_insurance_arrears"
+    enterprise_id: CreditCode
+    months_unpaid: Count
+    amount_owed: Amount
+    insured_headcount: Count = Field(description="employees registered for insurance")
+    paid_headcount: Count = Field(description="employees whose contributions were paid this month")
+
+
+class BlacklistAction(str, Enum):
+    listed = "listed"
+    removed = "removed"
+
+
+class CourtBlacklist(Event):
+    """Court list of dishonest judgment debtors (法院黑名单, 失信被执行人)."""
+
+    topic_class: ClassVar[str] = "court_blacklist"
+    enterprise_id: CreditCode
+    action: BlacklistAction
+    case_number: str = Field(default="", max_length=64)
+    amount: Amount = 0.0
+
+
+class LitigationRole(str, Enum):
+    defendant = "defendant"
+    plaintiff = "plaintiff"
+
+
+class LitigationStatus(str, Enum):
+    filed = "filed"
+    judged_against = "judged_against"
+    judged_for = "judged_for"
+    settled = "settled"
+    dismissed = "dismissed"
+
+
+class Litigation(Event):
+    """Economic litigation (经济诉讼): a suit involving the enterprise."""
+
+    topic_class: ClassVar[str] = "litigation"
+    enterprise_id: CreditCode
+    role: LitigationRole
+    status: LitigationStatus = LitigationStatus.filed
+    case_type: str = Field(default="contract", max_length=64, description="e.g. contract, loan, labour, construction")
+    amount: Amount = 0.0
+    case_number: str = Field(default="", max_length=64)
+
+
+class PenaltyKind(str, Enum):
+    abnormal_operations = "abnormal_operations"
+    fine = "fine"
+    licence_revoked = "licence_revoked"
+    removed_from_abnormal = "removed_from_abnormal"
+
+
+class MarketPenalty(Event):
+    """Market-regulation penalty (工商处罚): abnormal-operations list and the like."""
+
+    topic_class: ClassVar[str] = "market_penalty"
+    enterprise_id: CreditCode
+    kind: PenaltyKind
+    amount: Amount = 0.0
+
+
+class ProjectStatus(str, Enum):
+    active = "active"
+    stalled = "stalled"
+    suspended = "suspended"
+    completed = "completed"
+
+
+class ConstructionProject(Event):
+    """Project under construction (在建项目): status report for one project."""
+
+    topic_class: ClassVar[str] = "construction_project"
+    enterprise_id: CreditCode = Field(description="the contractor responsible for wages on site")
+    project_id: str = Field(min_length=1, max_length=64)
+    developer_id: CreditCode | None = Field(default=None, description="the developer behind the project, if known")
+    area_code: AreaCode
+    status: ProjectStatus
+    workers_on_site: Count = 0
+
+
+class WageAccount(Event):
+    """Dedicated project wage account (工资专户): one pay period of one project."""
+
+    topic_class: ClassVar[str] = "wage_account"
+    enterprise_id: CreditCode
+    project_id: str = Field(min_length=1, max_length=64)
+    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="pay period, YYYY-MM")
+    payroll_due: Amount
+    payroll_paid: Amount
+    deposit_balance: Amount = 0.0
+
+
+class Petition(Event):
+    """Petition (信访), possibly collective, possibly naming an enterprise."""
+
+    topic_class: ClassVar[str] = "petition"
+    subject_field: ClassVar[str | None] = "enterprise_id"
+    enterprise_id: CreditCode | None = None
+    area_code: AreaCode
+    topic_name: ComplaintTopic = Field(alias="topic", description="what the petition is about")
+    petitioners: int = Field(default=1, ge=1, description="people who signed or came")
+    collective: bool = False
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True, populate_by_name=True)
+
+
+class HotlineComplaint(Event):
+    """12345 hotline complaint, possibly naming an enterprise."""
+
+    topic_class: ClassVar[str] = "hotline_complaint"
+    enterprise_id: CreditCode | None = None
+    area_code: AreaCode
+    topic_name: ComplaintTopic = Field(alias="topic", description="complaint category")
+    callers: int = Field(default=1, ge=1)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True, populate_by_name=True)
+
+
+class PublicOpinion(Event):
+    """Public-opinion item (舆情): a post or report picked up by monitoring."""
+
+    topic_class: ClassVar[str] = "public_opinion"
+    enterprise_id: CreditCode | None = None
+    area_code: AreaCode
+    wage_related: bool = False
+    sentiment: float = Field(default=0.0, ge=-1.0, le=1.0, description="-1 very negative .. 1 very positive")
+    reach: Count = Field(default=0, description="views or shares when picked up")
+
+
+class GatheringCause(str, Enum):
+    wage = "wage"
+    construction_payment = "construction_payment"
+    property_buyers = "property_buyers"
+    creditors = "creditors"
+    other = "other"
+
+
+class GatheringReport(Event):
+    """A gathering observed by the grid: headcount at a time and place."""
+
+    topic_class: ClassVar[str] = "gathering_report"
+    subject_field: ClassVar[str | None] = None
+    area_code: AreaCode
+    gathering_id: str = Field(min_length=1, max_length=64, description="the same id for successive counts of one gathering")
+    headcount: Count
+    cause: GatheringCause = GatheringCause.other
+    enterprise_id: CreditCode | None = None
+
+
+class EnterpriseRecord(Event):
+    """Enterprise registry (reference data): who the enterprise is and where."""
+
+    topic_class: ClassVar[str] = "enterprise_registry"
+    enterprise_id: CreditCode
+    name: str = Field(min_length=1, max_length=200)
+    industry: Industry
+    area_code: AreaCode
+    employees: Count
+
+
+SOURCE_RECORDS: tuple[type[Event], ...] = (
+    Petition, MarketPenalty, WaterArrears, ElectricityArrears, ConstructionProject,
+    WageAccount, SocialInsuranceArrears, PublicOpinion, CourtBlacklist, Litigation,
+    HotlineComplaint, GatheringReport, EnterpriseRecord,
+)
+"""Every input record type: the ten Yuhang classes, hotline, gatherings, registry."""
+
+RECORD_BY_TOPIC: dict[str, type[Event]] = {r.topic(): r for r in SOURCE_RECORDS}
+RECORD_BY_CLASS: dict[str, type[Event]] = {r.topic_class: r for r in SOURCE_RECORDS}
+
+
+def to_json(event: Event) -> bytes:
+    """The wire form: JSON with aliases, so it round-trips through validation."""
+    return event.model_dump_json(by_alias=True).encode()
+
+
+def contracts_markdown() -> str:
+    """Markdown description of every contract, for docs/events.md."""
+    lines = ["# Event contracts", "",
+             "Generated from `streams/records.py` by `earlywarn docs`; do not edit by hand.", "",
+             "Every record is one JSON object on its topic. Unknown fields are refused. "
+             "A record that fails to decode or validate goes to `ew.dead-letter` with the error, "
+             "source topic, partition, offset and raw bytes.", ""]
+    for record in SOURCE_RECORDS:
+        lines += [f"## `{record.topic()}` — {record.__name__}", "", (record.__doc__ or "").strip(), "",
+                  "| field | type | required | description |", "|---|---|---|---|"]
+        schema = record.model_json_schema(by_alias=True)
+        required = set(schema.get("required", []))
+        for name, prop in schema["properties"].items():
+            typ = _schema_type(prop, schema)
+            desc = prop.get("description", "")
+            if "minimum" in prop or "exclusiveMinimum" in prop:
+                desc = (desc + f" (≥ {prop.get('minimum', prop.get('exclusiveMinimum'))})").strip()
+            lines.append(f"| `{name}` | {typ} | {'yes' if name in required else 'no'} | {desc} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _schema_type(prop: dict, schema: dict) -> str:
+    if "$ref" in prop:
+        ref = schema["$defs"][prop["$ref"].split("/")[-1]]
+        return "one of " + ", ".join(f"`{v}`" for v in ref.get("enum", []))
+    if "anyOf" in prop:
+        return " or ".join(_schema_type(p, schema) for p in prop["anyOf"])
+    if prop.get("format") == "date-time":
+        return "timestamp"
+    return prop.get("type", "any")

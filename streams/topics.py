@@ -1,0 +1,14 @@
+"""Topic names: one per source data class, plus the pipeline's own outputs."""
+from __future__ import annotations
+
+from streams.records import SOURCE_RECORDS
+
+SOURCE_TOPICS: tuple[str, ...] = tuple(r.topic() for r in SOURCE_RECORDS)
+DEAD_LETTER = "ew.dead-letter"
+RISK_SCORES = "ew.risk-scores"
+ALERTS = "ew.alerts"
+OUTPUT_TOPICS: tuple[str, ...] = (DEAD_LETTER, RISK_SCORES, ALERTS)
+
+
+def all_topics() -> tuple[str, ...]:
+    return SOURCE_TOPICS + OUTPUT_TOPICS
