@@ -1,0 +1,71 @@
+"""Shared fixtures: real databases (SQLite, PostgreSQL) and a real broker stack."""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from earlywarn.settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+PG_URL = os.environ.get("EW_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_url() -> Iterator[str]:
+    """A fresh schema in the local PostgreSQL `test` database, dropped afterwards."""
+    sqlalchemy = pytest.importorskip("sqlalchemy")
+    engine = sqlalchemy.create_engine(PG_URL)
+    schema = f"ew_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    except Exception as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc}")
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> Iterator[str]:
+    """Each alert-store test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'alerts.db'}"
+    else:
+        yield from _postgres_url()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """Embedded broker + worker + API as real processes (end-to-end tests)."""
+    from earlywarn.stack import Stack
+
+    workdir = tmp_path_factory.mktemp("stack")
+    settings = Settings(kafka_broker=os.environ.get("EW_KAFKA_BROKER") or None, data_dir=workdir,
+                        batch_within=0.2, api_port=0)
+    with Stack(settings, workdir) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def broker(stack) -> str:
+    return stack.bootstrap
+
+
+@pytest.fixture(scope="session")
+def worker(stack):
+    return stack.procs["worker"]
+
+
+@pytest.fixture(scope="session")
+def api(stack):
+    return stack

@@ -1,0 +1,102 @@
+"""Through the real embedded broker: events in → alert readable in the API."""
+import base64
+import json
+import time
+import uuid
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+
+from earlywarn.identifiers import make_uscc
+from streams.topics import DEAD_LETTER
+
+pytestmark = pytest.mark.e2e
+
+T = "2026-0{m}-01T09:00:00+08:00"
+
+
+def events_for(enterprise: str, run: str) -> list[tuple[str, dict]]:
+    out = [("ew.enterprise_registry", {"event_id": f"{run}-reg", "occurred_at": T.format(m=1), "enterprise_id": enterprise,
+                                       "name": "Test Build Co", "industry": "construction",
+                                       "area_code": "330110001002003", "employees": 150})]
+    for m in range(1, 7):
+        out += [
+            ("ew.water_arrears", {"event_id": f"{run}-w{m}", "occurred_at": T.format(m=m), "enterprise_id": enterprise,
+                                  "months_overdue": m, "overdue_amount": 3000.0 * m, "usual_monthly_bill": 3000.0}),
+            ("ew.social_insurance_arrears", {"event_id": f"{run}-s{m}", "occurred_at": T.format(m=m),
+                                             "enterprise_id": enterprise, "months_unpaid": m, "amount_owed": 9e4 * m,
+                                             "insured_headcount": 150, "paid_headcount": max(10, 150 - 25 * m)}),
+            ("ew.hotline_complaint", {"event_id": f"{run}-c{m}", "occurred_at": T.format(m=m), "enterprise_id": enterprise,
+                                      "area_code": "330110001002003", "topic": "wage"}),
+        ]
+    return out
+
+
+def bad_records(run: str) -> list[tuple[str, bytes]]:
+    return [
+    ("ew.water_arrears", f'{{"event_id": "{run}-x1", "occurred_at": '.encode()),            # truncated JSON
+    ("ew.social_insurance_arrears", json.dumps({"event_id": f"{run}-x2", "occurred_at": "2026-01-01T09:00:00",  # no zone
+                                                "enterprise_id": "91350100M000100Y43", "months_unpaid": 1, "amount_owed": 1,
+                                                "insured_headcount": 1, "paid_headcount": 1}).encode()),
+    ("ew.litigation", json.dumps({"event_id": f"{run}-x3", "occurred_at": "2026-01-01T09:00:00+08:00",
+                                  "enterprise_id": "91350100M000100Y44", "role": "defendant"}).encode()),  # bad check char
+]
+
+
+def send(bootstrap, records):
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    for topic, value in records:
+        producer.send(topic, value if isinstance(value, bytes) else json.dumps(value).encode())
+    producer.flush()
+    producer.close()
+
+
+def wait_for(predicate, timeout=60.0, every=0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(every)
+    return predicate()
+
+
+def alerts_for(client, enterprise):
+    items = client.get("/alerts", params={"limit": 1000}).json()["items"]
+    return [a for a in items if a["subject_id"] == enterprise]
+
+
+def test_events_in_alert_out_dead_letters_and_replay(stack):
+    enterprise = make_uscc("91330110MA2" + uuid.uuid4().hex[:6].upper().replace("I", "1").replace("O", "0")
+                           .replace("Z", "2").replace("S", "5").replace("V", "4"))
+    run = uuid.uuid4().hex[:8]
+    good = events_for(enterprise, run)
+    bad = bad_records(run)
+    send(stack.bootstrap, good + bad)
+
+    with stack.client() as client:
+        found = wait_for(lambda: [a for a in alerts_for(client, enterprise) if a["level"] == "red"])
+        assert found, f"no red alert for {enterprise}; see {stack.workdir}"
+        alert = found[0]
+        assert alert["reasons"] and alert["rules_version"]
+        assert client.get(f"/alerts/{alert['alert_id']}").json()["alert_id"] == alert["alert_id"]
+
+        # every malformed record is in the dead-letter topic with its reason
+        consumer = KafkaConsumer(DEAD_LETTER, bootstrap_servers=stack.bootstrap, auto_offset_reset="earliest",
+                                 group_id=None, consumer_timeout_ms=3000)
+        letters = [json.loads(m.value) for m in consumer]
+        consumer.close()
+        ours = [d for d in letters if run.encode() in base64.b64decode(d["raw_b64"])]
+        assert len(ours) == len(bad), letters
+        assert sorted(base64.b64decode(d["raw_b64"]) for d in ours) == sorted(raw for _, raw in bad)
+        reasons = " | ".join(d["error"] for d in ours)
+        assert "not JSON" in reasons and "time zone" in reasons and "check character" in reasons
+        assert all(d["offset"] >= 0 and d["partition"] == 0 for d in ours)
+
+        # replaying the same batch creates no duplicate alert
+        before = client.get("/alerts", params={"limit": 1000}).json()["total"]
+        send(stack.bootstrap, good)
+        time.sleep(5)
+        assert client.get("/alerts", params={"limit": 1000}).json()["total"] == before
+        assert len(alerts_for(client, enterprise)) == 1
+    stack.check_alive()
