@@ -50,6 +50,11 @@ from detectors.base import SeriesResult
 EPS = float(np.finfo(float).eps)  # R's log-link inverse is pmax(exp(eta), eps)
 
 
+def _inv_link(eta: float) -> float:
+    """exp(eta) floored at eps like R, and capped instead of overflowing."""
+    return max(math.exp(min(eta, 700.0)), EPS)
+
+
 @dataclass
 class GlmFit:
     """What the threshold needs from a quasi-Poisson fit."""
@@ -90,7 +95,7 @@ def fit_quasipoisson(y: np.ndarray, X: np.ndarray, prior: np.ndarray | None = No
         q, r = np.linalg.qr(X * sw[:, None])
         coef = np.linalg.solve(r, q.T @ (z * sw))
         eta = X @ coef
-        mu = np.maximum(np.exp(eta), EPS)
+        mu = np.maximum(np.exp(np.minimum(eta, 700.0)), EPS)
         dev = deviance(mu)
         if abs(dev - dev_old) / (abs(dev) + 0.1) < epsilon:
             converged = True
@@ -155,12 +160,12 @@ def farrington_point(x: np.ndarray, k: int, period: int, b: int = 3, w: int = 3,
     if do_trend:
         se = math.sqrt(fit.dispersion * fit.cov_unscaled[1, 1])
         p = 2.0 * student_t.sf(abs(fit.coef[1] / se), fit.df_residual) if se > 0 else 0.0
-        mu_hat = max(math.exp(fit.coef[0] + fit.coef[1] * (k + 1)), EPS)
+        mu_hat = _inv_link(fit.coef[0] + fit.coef[1] * (k + 1))
         if not (b >= 3 and p < 0.05 and mu_hat <= y.max()):
             do_trend = False
             fit, phi, X = _fit(y, t, False, reweight)
     x0 = np.array([1.0, k + 1.0]) if do_trend else np.array([1.0])
-    mu0 = max(math.exp(float(x0 @ fit.coef)), EPS)
+    mu0 = _inv_link(float(x0 @ fit.coef))
     se_fit = math.sqrt(float(x0 @ fit.cov_unscaled @ x0) * phi) * mu0
     tau = phi + se_fit ** 2 / mu0
     se = math.sqrt(4.0 / 9.0 * mu0 ** (1.0 / 3.0) * tau)

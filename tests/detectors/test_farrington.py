@@ -52,3 +52,15 @@ def test_limit54_suppresses_single_case() -> None:
     assert not farrington_batch(x, period=52).alarm[-1]
     x[-4:] = [2, 1, 0, 9]
     assert farrington_batch(x, period=52).alarm[-1]
+
+
+def test_degenerate_reference_windows_do_not_crash() -> None:
+    """All-zero references (mu -> eps, as R floors it) and a steep trend."""
+    x = np.zeros(52 * 3 + 10)
+    x[-1] = 6
+    x[-4:-1] = 1
+    r = farrington_batch(x, period=52)
+    assert r.alarm[-1]
+    y = np.concatenate([np.zeros(150), 10.0 ** np.linspace(0, 4, 20)])
+    r = farrington_batch(y, period=52, start=len(y) - 5)
+    assert np.all(np.isfinite(r.expected[-5:]))
