@@ -45,11 +45,12 @@ def nb_llr(x: np.ndarray | float, mu0: np.ndarray | float, alpha: np.ndarray | f
     mu0 = np.maximum(mu0, MIN_MU)
     mu1 = kappa * mu0
     alpha = np.asarray(alpha, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = 1.0 / alpha
+    nb_ok = alpha > 1e-8  # below this NB and Poisson agree to ~1e-8; avoid 1/alpha overflow
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        r = 1.0 / np.where(nb_ok, alpha, 1.0)
         nb = x * np.log(mu1 * (r + mu0) / (mu0 * (r + mu1))) + r * np.log((r + mu0) / (r + mu1))
     pois = x * math.log(kappa) - (mu1 - mu0)
-    out = np.where(alpha > 0, nb, pois)
+    out = np.where(nb_ok, nb, pois)
     return out if out.ndim else float(out)
 
 
