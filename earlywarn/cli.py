@@ -92,19 +92,14 @@ def demo(for_seconds: Optional[float] = typer.Option(None, "--for", min=1, help=
     raise typer.Exit(run_demo(_settings(), for_seconds, enterprises, months))
 
 
-@app.command("detect-series")
-def detect_series(input: Path = typer.Option(..., exists=True, dir_okay=False, readable=True, help="CSV timestamp,value"),
-                  output: Path = typer.Option(..., dir_okay=False, help="CSV to write"),
-                  method: str = typer.Option("combined", help="ears-c1|ears-c2|ears-c3|farrington|nb-cusum|combined")) -> None:
-    """Run a surge detector over a count series (for benchmarking on public series)."""
-    from earlywarn.series_cli import detect_series as run
+def _register_tools() -> None:
+    from earlywarn.series_cli import detect_series_command
 
-    try:
-        n = run(input, output, method)
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"wrote {n} rows to {output}")
+    app.command("detect-series", help="Run a surge detector over a count series (timestamp,value CSV).")(
+        detect_series_command)
+
+
+_register_tools()
 
 
 @app.command()

@@ -9,6 +9,7 @@ are deterministic, so every downstream sink can upsert.
 """
 from __future__ import annotations
 
+import base64
 import logging
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from detectors.enterprise import EnterpriseState
 from earlywarn.settings import Settings
 from rules.loader import RuleWatcher
 from streams import metrics
-from streams.decode import DeadLetter, decode
+from streams.decode import DeadLetter, decode_many
 from streams.topics import ALERTS, DEAD_LETTER, RISK_SCORES, SOURCE_TOPICS
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def faust_settings(settings: Settings, broker: str) -> dict:
 
 
 def create_app(settings: Settings, broker: str) -> Pipeline:
+    (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.app_id, **faust_settings(settings, broker))
     watcher = RuleWatcher(settings.rules_file)
     engine = WageArrearsEngine(watcher.rules, dedup=settings.dedup_per_enterprise)
@@ -75,15 +77,17 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
             for ev in batch:
                 msg = ev.message
                 try:
-                    result = decode(msg.topic, ev.value, msg.partition, msg.offset)
+                    results = decode_many(msg.topic, ev.value, msg.partition, msg.offset)
                 except Exception as exc:  # a decoder bug must not stop the worker
-                    result = DeadLetter(f"decoder failed: {exc!r}", msg.topic, msg.partition, msg.offset, "")
-                metrics.EVENTS_IN.labels(topic=msg.topic).inc()
-                if isinstance(result, DeadLetter):
-                    metrics.DEAD_LETTERS.labels(topic=msg.topic).inc()
-                    await dead_letters.send(key=(ev.key or b""), value=result.to_json())
-                else:
-                    good.append(result)
+                    results = [DeadLetter(f"decoder failed: {exc!r}", msg.topic, msg.partition, msg.offset,
+                                          base64.b64encode(ev.value or b"").decode())]
+                metrics.EVENTS_IN.labels(topic=msg.topic).inc(len(results))
+                for result in results:
+                    if isinstance(result, DeadLetter):
+                        metrics.DEAD_LETTERS.labels(topic=msg.topic).inc()
+                        await dead_letters.send(key=(ev.key or b""), value=result.to_json())
+                    else:
+                        good.append(result)
             if not good:
                 continue
             try:
@@ -95,8 +99,9 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
             metrics.DUPLICATES.inc(out.duplicates)
             for enterprise_id, state in out.touched.items():
                 states[enterprise_id] = state.to_dict()
-            for update in out.score_updates:
-                await scores.send(key=update["enterprise_id"].encode(), value=update)
+            latest = {u["enterprise_id"]: u for u in out.score_updates}  # one update per enterprise per batch
+            for enterprise_id, update in latest.items():
+                await scores.send(key=enterprise_id.encode(), value=update)
             for alert in out.alerts:
                 metrics.ALERTS_OUT.labels(level=alert["level"]).inc()
                 await alerts.send(key=alert["alert_id"].encode(), value=alert)

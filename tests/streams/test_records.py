@@ -80,3 +80,16 @@ def test_docs_events_md_is_generated_from_the_models():
     from streams.records import contracts_markdown
     doc = Path(__file__).resolve().parents[2] / "docs" / "events.md"
     assert doc.read_text(encoding="utf-8") == contracts_markdown() + "\n", "run `make docs` to regenerate"
+
+
+def test_bulk_record_validates_each_item_and_dead_letters_only_the_bad_ones():
+    from streams.decode import decode_many
+    good = {"event_id": "w1", "occurred_at": T, **EXAMPLES["water_arrears"]}
+    bad = dict(good, event_id="w2", months_overdue=-3)
+    results = decode_many(WaterArrears.topic(), json.dumps([good, bad, dict(good, event_id="w3")]).encode(), 0, 9)
+    assert [type(r).__name__ for r in results] == ["DecodedEvent", "DeadLetter", "DecodedEvent"]
+    assert results[1].error.startswith("bulk item 1: invalid WaterArrears: months_overdue")
+    assert json.loads(results[1].raw) == bad and results[1].offset == 9
+    assert "empty bulk" in decode_many(WaterArrears.topic(), b"[]")[0].error
+    # a single-event record may not be an array where bulk is not allowed
+    assert isinstance(decode(WaterArrears.topic(), json.dumps([good]).encode()), DeadLetter)
