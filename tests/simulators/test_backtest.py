@@ -1,0 +1,61 @@
+"""The backtest scores alerts against the truth as documented, and the baseline is a real competitor."""
+from __future__ import annotations
+
+import pytest
+
+from simulators.backtest import TruthIndex
+from simulators.baseline import BaselineError, load_baseline, parse_baseline
+from simulators.commands import backtest
+from simulators.truth import ArrearsEpisode, DistressInterval, Truth, epoch0
+
+DAY = 86400.0
+
+
+def make_truth():
+    from datetime import date
+    t = Truth("t", date(2025, 3, 1), 365, 0, 3,
+              arrears=[ArrearsEpisode("A", 100.0, 130.0, 10, False, "gradual")],
+              distress=[DistressInterval("A", 60.0, 130.0, False), DistressInterval("B", 10.0, 40.0, True)])
+    return TruthIndex(t)
+
+
+def test_on_site_outcomes():
+    ti = make_truth()
+    t0 = epoch0(ti.truth.start)
+    assert ti.outcome("A", t0 + 110 * DAY) == ("arrears_confirmed", True)
+    assert ti.outcome("A", t0 + 70 * DAY) == ("hidden_risk", True)        # in distress, arrears within 90 days
+    assert ti.outcome("A", t0 + 20 * DAY) == ("hidden_risk", True)        # not yet distressed, arrears within 90 d
+    assert ti.outcome("A", t0 + 5 * DAY) == ("no_risk", False)
+    assert ti.outcome("B", t0 + 20 * DAY) == ("hidden_risk", False)       # distress that recovers: not strict
+    assert ti.outcome("C", t0 + 20 * DAY) == ("no_risk", False)
+
+
+def test_baseline_file_loads_and_refuses_bad_fields():
+    table = load_baseline()
+    assert table.conditions and table.threshold >= 1
+    with pytest.raises(BaselineError, match=r"conditions.0.points"):
+        parse_baseline("version: b\nthreshold: 2\nconditions: [{name: x, classes: [petition], points: 0, valid_days: 3}]")
+
+
+@pytest.fixture(scope="module")
+def report():
+    return backtest("yuhang", progress=False, seed=4, overrides={"enterprises": 3000, "hotline_per_day": 60})
+
+
+def test_report_has_the_documented_keys(report):
+    for k in ("effective_warning_rate", "strict_warning_rate", "recall", "recall_non_sudden", "median_lead_days",
+              "alerts", "enterprises", "rules_version", "outcomes", "baseline", "group_incidents"):
+        assert k in report, k
+    assert set(report["outcomes"]) == {"arrears_confirmed", "hidden_risk", "no_risk"}
+    for k in ("effective_warning_rate", "strict_warning_rate", "recall", "recall_non_sudden", "alerts", "outcomes"):
+        assert k in report["baseline"], k
+    assert set(report["group_incidents"]) >= {"hits", "misses", "false_alarms", "median_lead_minutes"}
+    assert sum(report["outcomes"].values()) == report["alerts"]
+    assert report["dead_letters"] >= report["faults"]["malformed"] > 0
+    assert report["duplicates_skipped"] > 0
+
+
+def test_strict_rate_never_exceeds_effective_rate(report):
+    for r in (report, report["baseline"]):
+        if r["alerts"]:
+            assert r["strict_warning_rate"] <= r["effective_warning_rate"] + 1e-9
