@@ -20,6 +20,7 @@ from detectors.enterprise import EnterpriseState
 from earlywarn.settings import Settings
 from rules.loader import RuleWatcher
 from streams import metrics
+from streams.complaint_surge import ComplaintSurgeTracker
 from streams.decode import DeadLetter, decode_many
 from streams.topics import ALERTS, DEAD_LETTER, RISK_SCORES, SOURCE_TOPICS
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     app = faust.App(settings.app_id, **faust_settings(settings, broker))
     watcher = RuleWatcher(settings.rules_file)
     engine = WageArrearsEngine(watcher.rules, dedup=settings.dedup_per_enterprise)
+    surges = ComplaintSurgeTracker()  # in memory: baselines rebuild after a restart (stage 2: a table)
     sources = app.topic(*SOURCE_TOPICS, key_type=bytes, value_type=bytes,
                         key_serializer="raw", value_serializer="raw")
     dead_letters = app.topic(DEAD_LETTER, value_serializer="raw", key_serializer="raw")
@@ -91,6 +93,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
             if not good:
                 continue
             try:
+                surge_alerts = surges.process(good)
                 out = engine.run(good, load)
             except Exception:  # never crash the worker: log, count, and leave the batch's state as it was
                 log.exception("engine failed on a batch of %d events", len(good))
@@ -102,7 +105,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
             latest = {u["enterprise_id"]: u for u in out.score_updates}  # one update per enterprise per batch
             for enterprise_id, update in latest.items():
                 await scores.send(key=enterprise_id.encode(), value=update)
-            for alert in out.alerts:
+            for alert in out.alerts + surge_alerts:
                 metrics.ALERTS_OUT.labels(level=alert["level"]).inc()
                 await alerts.send(key=alert["alert_id"].encode(), value=alert)
 
