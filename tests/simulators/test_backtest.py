@@ -1,6 +1,8 @@
 """The backtest scores alerts against the truth as documented, and the baseline is a real competitor."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from simulators.backtest import TruthIndex
@@ -59,3 +61,31 @@ def test_strict_rate_never_exceeds_effective_rate(report):
     for r in (report, report["baseline"]):
         if r["alerts"]:
             assert r["strict_warning_rate"] <= r["effective_warning_rate"] + 1e-9
+
+
+def test_tune_replay_gives_the_engine_alerts_at_the_file_thresholds():
+    import numpy as np
+    from rules.loader import load_rules
+    from earlywarn.settings import DEFAULT_RULES
+    from simulators.tune import replay, shifted
+    rep = backtest("yuhang", progress=False, seed=6, keep_scores=True,
+                   overrides={"enterprises": 2000, "hotline_per_day": 30})
+    run = rep["_run"]
+    rules = load_rules(DEFAULT_RULES)
+    thr = shifted(rules.thresholds.as_tuple(), np.array([0.0]))
+    d = rules.deadlines_days
+    got = replay(run.scores, thr, rules.hysteresis, (d.blue, d.yellow, d.red))[0]
+    want = [(a.subject_id, a.raised, a.check, a.level) for a in run.alerts]
+    assert [(a.subject_id, a.raised, a.check, a.level) for a in got] == want
+    assert want, "the small scenario raises some alerts"
+
+
+def test_tune_writes_plot_and_valid_rule_file(tmp_path):
+    from rules.loader import load_rules
+    from simulators.tune import sweep
+    res = sweep("yuhang", target_ewr=0.5, out_dir=tmp_path, progress=False,
+                overrides={"enterprises": 1500, "hotline_per_day": 30})
+    assert Path(res["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    tuned = load_rules(res["rules_file"])
+    assert tuned.thresholds.blue == res["chosen"]["blue"]
+    assert len(res["rows"]) > 10 and res["baseline_rows"]
