@@ -1,6 +1,7 @@
 """The ``earlywarn`` command: demo, worker, api, broker, simulate, and tools."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -100,6 +101,64 @@ def _register_tools() -> None:
 
 
 _register_tools()
+
+
+@app.command()
+def simulate(scenario: str = typer.Option(..., help="scenario name (simulators/scenarios/NAME.yaml) or a YAML path"),
+             out: Optional[Path] = typer.Option(None, file_okay=False, help="write events.jsonl and truth.json here"),
+             to_kafka: bool = typer.Option(False, "--to-kafka", help="send the events to EW_KAFKA_BROKER"),
+             speed: float = typer.Option(0.0, min=0, help="simulated seconds per real second (0 = as fast as possible)"),
+             seed: Optional[int] = typer.Option(None, help="override the scenario's seed")) -> None:
+    """Generate a simulated district: event log, ground truth, optionally replayed to Kafka."""
+    from simulators.commands import simulate as run
+
+    settings = _settings()
+    if not out and not to_kafka:
+        typer.echo("error: say where the events go: --out DIR and/or --to-kafka", err=True)
+        raise typer.Exit(2)
+    bootstrap = _need_broker(settings) if to_kafka else None
+    result = _user_errors(run, scenario, speed=speed, to_kafka=to_kafka, out=out, seed=seed, bootstrap=bootstrap)
+    typer.echo(json.dumps(result, indent=2, default=str))
+
+
+@app.command()
+def backtest(scenario: str = typer.Option(..., help="scenario name or YAML path"),
+             rules: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="rule file (default: rules/default.yaml)"),
+             baseline: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="points-table rule file"),
+             seed: Optional[int] = typer.Option(None),
+             as_json: bool = typer.Option(False, "--json", help="print the report as JSON")) -> None:
+    """Run the stream's detector code in batch over a scenario and judge it against the truth."""
+    from simulators.commands import backtest as run, print_report
+
+    report = _user_errors(run, scenario, rules=rules, json_out=as_json, baseline=baseline, seed=seed,
+                          progress=not as_json)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+    else:
+        print_report(report)
+
+
+@app.command()
+def tune(scenario: str = typer.Option(..., help="scenario name or YAML path"),
+         target_ewr: float = typer.Option(0.9, "--target-ewr", min=0.0, max=1.0),
+         out: Path = typer.Option(Path("var/tune"), file_okay=False, help="where the plot and rule file go"),
+         rules: Optional[Path] = typer.Option(None, exists=True, dir_okay=False)) -> None:
+    """Sweep alert thresholds; print the table, write a PNG plot and a rule file with the chosen thresholds."""
+    from simulators.commands import tune as run
+
+    result = _user_errors(run, scenario, target_ewr=target_ewr, out_dir=out, rules=rules)
+    typer.echo(json.dumps({k: v for k, v in result.items() if k != "table"}, indent=2, default=str))
+
+
+def _user_errors(fn, *args, **kwargs):
+    """Run a command; a bad scenario, rule file or path is one clear line, not a traceback."""
+    from rules.loader import RuleFileError
+
+    try:
+        return fn(*args, **kwargs)
+    except (RuleFileError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
