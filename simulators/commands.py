@@ -88,10 +88,9 @@ def backtest(scenario: str, rules: Path | None = None, json_out: bool = False, b
         report["_run"] = run
         report["_truth"] = truth
         report["_trace"] = trace
-    if json_out:
-        print(json.dumps({k: v for k, v in report.items() if not k.startswith("_")}, indent=1, ensure_ascii=False))
-    elif progress:
-        print_report(report)
+    # printing is the caller's (the CLI prints JSON with --json, print_report otherwise); json_out is kept
+    # in the signature for callers that pass it through
+    del json_out
     return report
 
 
