@@ -122,20 +122,59 @@ def simulate(scenario: str = typer.Option(..., help="scenario name (simulators/s
 
 
 @app.command()
-def backtest(scenario: str = typer.Option(..., help="scenario name or YAML path"),
+def backtest(scenario: Optional[str] = typer.Option(None, help="scenario name or YAML path (or use --events/--truth)"),
+             events: Optional[Path] = typer.Option(None, help="recorded event log: a .jsonl[.gz] file or a directory "
+                                                   "(docs/event-log.md)"),
+             truth: Optional[Path] = typer.Option(None, help="ground-truth JSON for --events (docs/ground-truth.md)"),
              rules: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="rule file (default: rules/default.yaml)"),
              baseline: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="points-table rule file"),
-             seed: Optional[int] = typer.Option(None),
+             seed: Optional[int] = typer.Option(None, help="override the scenario's seed (--scenario only)"),
              as_json: bool = typer.Option(False, "--json", help="print the report as JSON")) -> None:
-    """Run the stream's detector code in batch over a scenario and judge it against the truth."""
+    """Run the stream's detector code in batch over a scenario or a recorded log and judge it against the truth."""
     from simulators.commands import backtest as run, print_report
 
+    if (scenario is None) == (events is None):
+        typer.echo("error: give exactly one source: --scenario NAME, or --events PATH with --truth PATH", err=True)
+        raise typer.Exit(2)
+    if events is not None and truth is None:
+        typer.echo("error: --events needs --truth PATH (the ground truth the alerts are judged against)", err=True)
+        raise typer.Exit(2)
+    if truth is not None and events is None:
+        typer.echo("error: --truth goes with --events; a scenario brings its own truth", err=True)
+        raise typer.Exit(2)
     report = _user_errors(run, scenario, rules=rules, json_out=as_json, baseline=baseline, seed=seed,
-                          progress=not as_json)
+                          progress=not as_json and sys.stderr.isatty(), events=events, truth=truth)
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
     else:
         print_report(report)
+
+
+@app.command()
+def replay(events: Path = typer.Option(..., help="recorded event log: a .jsonl[.gz] file or a directory "
+                                       "(docs/event-log.md)"),
+           speed: float = typer.Option(0.0, min=0, help="N = N times real time; 0 = as fast as possible")) -> None:
+    """Send a recorded log to the Kafka topics in its time order, so the stream path sees the same data."""
+    from simulators.kafka_out import replay_log
+    from streams.broker import ensure_topics
+    from streams.topics import all_topics
+
+    settings = _settings()
+    bootstrap = _need_broker(settings)
+    from simulators.logfiles import log_files
+    _user_errors(log_files, events)                      # a bad path fails before connecting
+    try:
+        ensure_topics(bootstrap, all_topics(), partitions=settings.topic_partitions)
+    except Exception as exc:  # kafka-python raises its own errors for an unreachable broker
+        typer.echo(f"error: cannot reach the broker at {bootstrap}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    result = _user_errors(replay_log, events, bootstrap, speed=speed, progress=sys.stderr.isatty())
+    skipped = result["skipped_lines"]
+    for line in skipped["first"]:
+        typer.echo(f"skipped {line}", err=True)
+    if skipped["lines"] > len(skipped["first"]):
+        typer.echo(f"... {skipped['lines'] - len(skipped['first'])} more skipped lines", err=True)
+    typer.echo(json.dumps(result, indent=2, default=str))
 
 
 @app.command()

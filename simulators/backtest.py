@@ -20,9 +20,9 @@ from __future__ import annotations
 import json
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -30,58 +30,115 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from detectors.engine import DecodedEvent, WageArrearsEngine
+from streams.decode import describe_validation
 from streams.records import RECORD_BY_CLASS
+from simulators.logfiles import LineProblems, LogItem, iter_lines
 from simulators.truth import Truth, epoch0
+from simulators.truthfile import VERIFY_WINDOW_DAYS
 
 DAY = 86400.0
 HORIZON_DAYS = 90.0
+REF_MIDNIGHT = epoch0(date(2000, 1, 1))
+"""Any local midnight will do as the origin of delivery days; only the day boundaries matter."""
 
 
 @dataclass
 class DecodedLog:
     events: list[tuple[int, DecodedEvent]] = field(default_factory=list)
-    """(delivery day, event) for every valid record naming an enterprise, in delivery order"""
+    """(delivery day since t0, event) for every valid record that names an enterprise, in delivery order"""
     lines: int = 0
     dead_letters: int = 0
     without_enterprise: int = 0
 
 
-def decode_log(lines: Iterable[str], t0: float, progress: bool = False, total: int | None = None) -> DecodedLog:
-    """Decode and validate like the stream; keep what the wage-arrears engine would see.
+@dataclass
+class DecodeStats:
+    """What the decoding pass saw, without keeping the events: counts, the registry, the time span."""
 
-    Records that name no enterprise cannot reach the engine (it groups by
-    enterprise), so they are counted, not validated.
+    lines: int = 0
+    dead_letters: int = 0
+    """records the stream would dead-letter (not JSON, or failing their contract)"""
+    without_enterprise: int = 0
+    out_of_order: int = 0
+    """lines delivered earlier than the line before them (processed where they fall)"""
+    registry: set[str] = field(default_factory=set)
+    first_at: float | None = None
+    last_at: float | None = None
+    problems: LineProblems = field(default_factory=LineProblems)
+
+
+def decode_items(items: Iterable[LogItem], stats: DecodeStats, t0: float = REF_MIDNIGHT
+                 ) -> Iterator[tuple[int, DecodedEvent]]:
+    """Validate each delivered line like the stream does; yield (delivery day since ``t0``, event).
+
+    A record that is not JSON or fails its contract is what the stream would
+    send to ``ew.dead-letter``: counted, noted with file and line, skipped.
+    Events are yielded as the contract dumps them (defaults filled), which is
+    what the stream's agents pass to the engine. ``t0`` must be a local
+    midnight (+08:00) so that a batch is one calendar day of deliveries.
     """
-    out = DecodedLog()
-    for text in tqdm(lines, desc="decode", unit="line", disable=not progress, total=total, leave=False,
-                     mininterval=0.5):
-        out.lines += 1
-        if '"enterprise_id":null' in text and '"raw":' not in text:
-            out.without_enterprise += 1
-            continue
-        line = json.loads(text)
-        cls = line["class"]
-        event = line.get("event")
+    prev = float("-inf")
+    for item in items:
+        stats.lines += 1
+        event = item.event
+        model = RECORD_BY_CLASS[item.cls]
         if event is None:
             try:
-                event = json.loads(line["raw"])
-            except (json.JSONDecodeError, TypeError):
-                out.dead_letters += 1
+                event = json.loads(item.raw or "")
+            except json.JSONDecodeError as exc:
+                stats.dead_letters += 1
+                stats.problems.add(item.where(), f"{item.cls} record: not JSON", str(exc))
                 continue
-        model = RECORD_BY_CLASS.get(cls)
+            if not isinstance(event, dict):
+                stats.dead_letters += 1
+                stats.problems.add(item.where(), f"{item.cls} record: not a JSON object")
+                continue
         try:
-            if model is None or not isinstance(event, dict):
-                raise ValueError("unknown class")
-            model.model_validate(event)
-        except (ValidationError, ValueError):
-            out.dead_letters += 1
+            fields = model.model_validate(event).model_dump(mode="json", by_alias=True)
+        except ValidationError as exc:
+            stats.dead_letters += 1
+            bad = ",".join(sorted({".".join(str(p) for p in e["loc"]) or "(record)" for e in exc.errors()}))
+            stats.problems.add(item.where(), f"invalid {model.__name__}: {bad}", describe_validation(exc))
             continue
-        if not event.get("enterprise_id"):
-            out.without_enterprise += 1
-            continue
-        at = datetime.fromisoformat(line["at"]).timestamp()
-        t = datetime.fromisoformat(event["occurred_at"]).timestamp()
-        out.events.append((int((at - t0) // DAY), DecodedEvent(cls, event, t)))
+        if item.at < prev:
+            stats.out_of_order += 1
+        prev = item.at
+        stats.first_at = item.at if stats.first_at is None else min(stats.first_at, item.at)
+        stats.last_at = item.at if stats.last_at is None else max(stats.last_at, item.at)
+        if item.cls == "enterprise_registry":
+            stats.registry.add(fields["enterprise_id"])
+        if not fields.get("enterprise_id"):
+            stats.without_enterprise += 1
+        t = datetime.fromisoformat(fields["occurred_at"]).timestamp()
+        yield int((item.at - t0) // DAY), DecodedEvent(item.cls, fields, t)
+
+
+def day_batches(decoded: Iterable[tuple[int, DecodedEvent]]) -> Iterator[list[DecodedEvent]]:
+    """Consecutive events of one delivery day, one list per day: the batches the engine is fed."""
+    batch: list[DecodedEvent] = []
+    day = None
+    for d, ev in decoded:
+        if d != day and batch:
+            yield batch
+            batch = []
+        day = d
+        batch.append(ev)
+    if batch:
+        yield batch
+
+
+def decode_log(lines: Iterable[str], t0: float, progress: bool = False, total: int | None = None) -> DecodedLog:
+    """All decoded enterprise events of a one-file log, in a list (small logs; see :func:`decode_items`)."""
+    stats = DecodeStats()
+    out = DecodedLog()
+    items = iter_lines(tqdm(lines, desc="decode", unit="line", disable=not progress, total=total, leave=False,
+                            mininterval=0.5), "<log>", stats.problems)
+    for d, ev in decode_items(items, stats, t0):
+        if ev.enterprise_id:
+            out.events.append((d, ev))
+    out.lines = stats.lines + stats.problems.lines - stats.dead_letters
+    out.dead_letters = stats.dead_letters
+    out.without_enterprise = stats.without_enterprise
     return out
 
 
@@ -104,45 +161,61 @@ class EngineRun:
     rules_version: str
 
 
-def run_engine(log: DecodedLog, rules: Any, progress: bool = False, keep_scores: bool = False) -> EngineRun:
-    """Feed the engine one delivery day at a time, exactly as the stream would with day-sized batches."""
-    engine = WageArrearsEngine(rules)
-    store: dict[str, Any] = {}
-    alerts: dict[str, Alert] = {}
-    scores: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    duplicates = 0
-    batches: list[list[DecodedEvent]] = []
-    day = None
-    for d, ev in log.events:
-        if d != day:
-            batches.append([])
-            day = d
-        batches[-1].append(ev)
-    for batch in tqdm(batches, desc="engine", unit="day", disable=not progress, leave=False):
-        out = engine.run(batch, store.get)
-        store.update(out.touched)
-        duplicates += out.duplicates
-        if keep_scores:
+class EnginePass:
+    """The wage-arrears engine fed batch by batch, with a dict as its state store; alerts kept by id.
+
+    Only the engine's state (per enterprise) and the alerts grow, never the
+    events, so a district-year runs in bounded memory.
+    """
+
+    def __init__(self, rules: Any, keep_scores: bool = False) -> None:
+        self.engine = WageArrearsEngine(rules)
+        self.rules_version = rules.version
+        self.keep_scores = keep_scores
+        self.store: dict[str, Any] = {}
+        self.alerts: dict[str, Alert] = {}
+        self.scores: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        self.duplicates = 0
+
+    def step(self, batch: list[DecodedEvent]) -> None:
+        out = self.engine.run(batch, self.store.get)
+        self.store.update(out.touched)
+        self.duplicates += out.duplicates
+        if self.keep_scores:
             for u in out.score_updates:
-                scores[u["enterprise_id"]].append((datetime.fromisoformat(u["at"]).timestamp(), u["score"]))
+                self.scores[u["enterprise_id"]].append((datetime.fromisoformat(u["at"]).timestamp(), u["score"]))
         for a in out.alerts:
             if a["level"] == "closed":
-                if a["alert_id"] in alerts:
-                    alerts[a["alert_id"]].closed = datetime.fromisoformat(a["raised_at"]).timestamp()
+                if a["alert_id"] in self.alerts:
+                    self.alerts[a["alert_id"]].closed = datetime.fromisoformat(a["raised_at"]).timestamp()
                 continue
-            if a["alert_id"] not in alerts:
-                alerts[a["alert_id"]] = Alert(a["alert_id"], a["subject_id"],
-                                              datetime.fromisoformat(a["raised_at"]).timestamp(),
-                                              datetime.fromisoformat(a["deadline"]).timestamp(), a["level"])
-    ordered = sorted(alerts.values(), key=lambda a: (a.raised, a.subject_id))
-    return EngineRun(ordered, dict(scores), duplicates, rules.version)
+            if a["alert_id"] not in self.alerts:
+                self.alerts[a["alert_id"]] = Alert(a["alert_id"], a["subject_id"],
+                                                   datetime.fromisoformat(a["raised_at"]).timestamp(),
+                                                   datetime.fromisoformat(a["deadline"]).timestamp(), a["level"])
+
+    def result(self) -> EngineRun:
+        ordered = sorted(self.alerts.values(), key=lambda a: (a.raised, a.subject_id))
+        return EngineRun(ordered, dict(self.scores), self.duplicates, self.rules_version)
+
+
+def run_engine(log: DecodedLog | Iterable[list[DecodedEvent]], rules: Any, progress: bool = False,
+               keep_scores: bool = False) -> EngineRun:
+    """Feed the engine one delivery day at a time, exactly as the stream would with day-sized batches."""
+    batches = day_batches(log.events) if isinstance(log, DecodedLog) else log
+    run = EnginePass(rules, keep_scores)
+    for batch in tqdm(batches, desc="engine", unit="day", disable=not progress, leave=False):
+        run.step(batch)
+    return run.result()
 
 
 class TruthIndex:
     """Ground truth by enterprise, in epoch seconds, for fast checks."""
 
-    def __init__(self, truth: Truth) -> None:
+    def __init__(self, truth: Truth, verified: dict[str, list[tuple[float, str]]] | None = None) -> None:
         self.truth = truth
+        self.verified = verified or {}
+        """enterprise → sorted (epoch s, outcome) of recorded on-site checks; they override the derived outcome"""
         self.t0 = epoch0(truth.start)
         self.arrears: dict[str, list[tuple[float, float]]] = defaultdict(list)
         self.distress: dict[str, list[tuple[float, float]]] = defaultdict(list)
@@ -151,11 +224,28 @@ class TruthIndex:
         for x in truth.distress:
             self.distress[x.enterprise_id].append((self.t0 + x.start * DAY, self.t0 + x.end * DAY))
 
-    def outcome(self, ent: str, at: float) -> tuple[str, bool]:
-        """(on-site outcome at ``at``, followed by arrears within the horizon)."""
+    def verification(self, ent: str, at: float, raised: float | None) -> str | None:
+        """The recorded outcome of the check of an alert raised at ``raised`` and due at ``at``, if any."""
+        if raised is None:
+            return None
+        raised_day = raised - (raised - REF_MIDNIGHT) % DAY      # a verification is often dated by day only
+        for t, recorded in self.verified.get(ent, ()):
+            if raised_day <= t <= at + VERIFY_WINDOW_DAYS * DAY:
+                return recorded
+        return None
+
+    def outcome(self, ent: str, at: float, raised: float | None = None) -> tuple[str, bool]:
+        """(on-site outcome at ``at``, followed by arrears within the horizon).
+
+        A recorded verification of ``ent`` dated between ``raised`` and
+        ``at`` + 30 days is the outcome of that check (the first such one).
+        """
         arrears = self.arrears.get(ent, ())
-        confirmed = any(a <= at < b for a, b in arrears)
         soon = any(at < a <= at + HORIZON_DAYS * DAY for a, _ in arrears)
+        recorded = self.verification(ent, at, raised)
+        if recorded is not None:
+            return recorded, soon or recorded == "arrears_confirmed"
+        confirmed = any(a <= at < b for a, b in arrears)
         if confirmed:
             return "arrears_confirmed", True
         if soon or any(a <= at < b for a, b in self.distress.get(ent, ())):
@@ -167,7 +257,7 @@ def evaluate(alerts: list[Any], truth: TruthIndex, inspectors: int) -> dict[str,
     """Warning rates, recall and lead time for alerts with ``subject_id``, ``raised`` and ``check``."""
     tr = truth.truth
     outcomes = {"arrears_confirmed": 0, "hidden_risk": 0, "no_risk": 0}
-    strict = 0
+    strict = verified = 0
 
     def get(a: Any, k: str) -> Any:
         return a[k] if isinstance(a, dict) else getattr(a, k)
@@ -175,8 +265,9 @@ def evaluate(alerts: list[Any], truth: TruthIndex, inspectors: int) -> dict[str,
     raised_by: dict[str, list[float]] = defaultdict(list)
     for a in alerts:
         ent = get(a, "subject_id")
-        out, followed = truth.outcome(ent, get(a, "check"))
+        out, followed = truth.outcome(ent, get(a, "check"), get(a, "raised"))
         outcomes[out] += 1
+        verified += truth.verification(ent, get(a, "check"), get(a, "raised")) is not None
         strict += followed
         raised_by[ent].append(get(a, "raised"))
     for v in raised_by.values():
@@ -216,6 +307,7 @@ def evaluate(alerts: list[Any], truth: TruthIndex, inspectors: int) -> dict[str,
         "episodes_non_sudden": n_ns,
         "alerts_per_inspector_week": round(n / inspectors / (tr.days / 7.0), 4),
         "outcomes": outcomes,
+        "verified_checks": verified,
     }
 
 

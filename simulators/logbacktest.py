@@ -1,0 +1,148 @@
+"""One pass over an event log: decode → day batches → engine, baseline trace and gathering tracker together.
+
+Used by ``earlywarn backtest`` for a scenario (the simulator's lines in
+memory) and for a recorded log on disk alike, so the two give the same
+figures on the same events. Events are never all held at once: each delivery
+day is decoded, fed to every consumer and dropped.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from detectors.engine import DecodedEvent
+from detectors.group_incident import GatheringTracker
+from simulators.backtest import DAY, DecodeStats, EngineRun, EnginePass, day_batches, decode_items
+from simulators.baseline import BaselineTable, PointsTrace, trace_points
+from simulators.logfiles import LogItem
+from simulators.truth import CST, Truth, epoch0
+
+LARGE = 100
+"""A gathering that reaches this many people is a group incident the detector must catch (as simulators/group.py)."""
+AREA_MATCH_LEAD_MIN = 60.0
+"""An incident without a gathering id is matched by area: alerts from an hour before its start count."""
+
+
+@dataclass
+class GatheringAlerts:
+    """The group-incident detector over gathering reports; alerts kept as (epoch s, area code) per gathering."""
+
+    large: int = LARGE
+    origin: float | None = None
+    tracker: GatheringTracker | None = None
+    alerts: dict[str, tuple[float, str]] = field(default_factory=dict)
+    registry_areas: set[str] = field(default_factory=set)
+
+    def observe(self, batch: list[DecodedEvent]) -> None:
+        for ev in batch:
+            if ev.data_class == "enterprise_registry":
+                self.registry_areas.add(ev.fields["area_code"])
+            if ev.data_class != "gathering_report":
+                continue
+            if self.tracker is None:
+                self.tracker = GatheringTracker(large=float(self.large))
+            assert self.origin is not None
+            f = ev.fields
+            _, fire = self.tracker.observe(f["gathering_id"], (ev.t - self.origin) / 60.0, int(f["headcount"]))
+            if fire:
+                self.alerts[f["gathering_id"]] = (ev.t, f["area_code"])
+
+    def score(self, truth: Truth, grids: int | None) -> dict[str, Any]:
+        """Hits (an alert before the peak of a gathering reaching ``large``), misses, false alarms, lead."""
+        t0 = epoch0(truth.start)
+        big = [g for g in truth.incidents if 0 <= g.start < truth.days and g.peak_headcount >= self.large]
+        matched: set[str] = set()
+        hits = late = 0
+        leads: list[float] = []
+        for g in big:
+            peak = t0 + g.peak_at * DAY
+            if g.gathering_id:
+                found = self.alerts.get(g.gathering_id)
+                if found is not None:
+                    matched.add(g.gathering_id)
+                ok = found is not None and found[0] <= peak
+                late += found is not None and not ok
+            else:
+                lo = t0 + g.start * DAY - AREA_MATCH_LEAD_MIN * 60.0
+                near = sorted((t, gid) for gid, (t, area) in self.alerts.items()
+                              if area.startswith(g.area_code) and lo <= t <= peak)
+                matched.update(gid for _, gid in near)
+                found = near[0] if near else None
+                ok = found is not None
+            if ok:
+                assert found is not None
+                hits += 1
+                leads.append((peak - found[0]) / 60.0)
+        false_alarms = sum(1 for gid in self.alerts if gid not in matched)
+        areas = grids or len({a for a in self.registry_areas if len(a) == 15}) or 1
+        months = truth.days / 30.44
+        return {"hits": hits, "misses": len(big) - hits, "false_alarms": false_alarms, "late_alerts": late,
+                "median_lead_minutes": round(float(np.median(leads)), 1) if leads else None,
+                "incidents": len(big), "gatherings_alerted": len(self.alerts),
+                "false_alarms_per_area_month": round(false_alarms / (areas * months), 6),
+                "large_headcount": self.large}
+
+
+@dataclass
+class LogPass:
+    stats: DecodeStats
+    run: EngineRun
+    trace: PointsTrace
+    groups: GatheringAlerts
+    days: int
+
+    def span(self) -> tuple[date, int]:
+        """First delivery day of the log and the number of days through its last delivery."""
+        if self.stats.first_at is None or self.stats.last_at is None:
+            return date(2000, 1, 1), 1
+        first = datetime.fromtimestamp(self.stats.first_at, CST).date()
+        last = datetime.fromtimestamp(self.stats.last_at, CST).date()
+        return first, (last - first).days + 1
+
+
+def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: DecodeStats,
+            progress: bool = False, keep_scores: bool = False) -> LogPass:
+    """Decode ``items`` once and feed each delivery day to the engine, the baseline and the gathering tracker.
+
+    ``stats`` collects counts and problem lines (pass the same
+    :class:`~simulators.logfiles.LineProblems` to the reader that made ``items``).
+    """
+    engine = EnginePass(rules, keep_scores)
+    groups = GatheringAlerts()
+    bar = tqdm(desc="backtest", unit="day", disable=not progress, leave=False, mininterval=0.5)
+    days = 0
+
+    def enterprise_events() -> Iterator[tuple[str, dict[str, Any], float]]:
+        nonlocal days
+        for batch in day_batches(decode_items(items, stats)):
+            if groups.origin is None:
+                groups.origin = epoch0(datetime.fromtimestamp(stats.first_at or 0.0, CST).date())
+            ours = [ev for ev in batch if ev.enterprise_id]
+            engine.step(ours)
+            groups.observe(batch)
+            days += 1
+            bar.update()
+            for ev in ours:
+                yield ev.data_class, ev.fields, ev.t
+
+    # the baseline's trace consumes the same pass: the engine and the tracker see each day just before it
+    trace = trace_points(table, enterprise_events())  # type: ignore[arg-type]
+    bar.close()
+    return LogPass(stats, engine.result(), trace, groups, days)
+
+
+def match_baseline(trace: PointsTrace, table: BaselineTable, n_alerts: int) -> tuple[int, list[dict[str, Any]]]:
+    """The points threshold whose alert count is closest to the detector's (ties: the higher threshold)."""
+    best: tuple[int, int, list[dict[str, Any]]] | None = None
+    for thr in range(1, max(trace.max_points(), 1) + 1):
+        alerts = trace.alerts(thr, table.cooldown_days, table.deadline_days)
+        gap = abs(len(alerts) - n_alerts)
+        if best is None or gap < best[0] or (gap == best[0] and thr > best[1]):
+            best = (gap, thr, alerts)
+    assert best is not None
+    return best[1], best[2]
