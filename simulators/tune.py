@@ -111,9 +111,9 @@ def sweep(scenario: str, target_ewr: float = 0.9, out_dir: Path = Path("var/tune
     data["thresholds"] = {"blue": chosen["blue"], "yellow": chosen["yellow"], "red": chosen["red"]}
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     parse_rules(text, "tuned rules")
-    rules_out = out_dir / f"rules-{scenario}-ewr{target_ewr:.2f}.yaml"
+    rules_out = out_dir / f"rules-{Path(scenario).stem}-ewr{target_ewr:.2f}.yaml"
     rules_out.write_text(text, encoding="utf-8")
-    plot = out_dir / f"tune-{scenario}.png"
+    plot = out_dir / f"tune-{Path(scenario).stem}.png"
     _plot(rows, base_rows, chosen, target_ewr, plot, scenario, rule_file.version)
     result = {"scenario": scenario, "target_ewr": target_ewr, "met": bool(ok), "chosen": chosen, "rows": rows,
               "baseline_rows": base_rows, "rules_file": str(rules_out), "plot": str(plot)}

@@ -2,6 +2,7 @@ import shutil
 import time
 
 import pytest
+import yaml
 
 from earlywarn.settings import DEFAULT_RULES
 from rules.loader import RuleFileError, RuleWatcher, load_rules, parse_rules
@@ -12,22 +13,50 @@ def test_default_rules_validate():
     assert rules.version and rules.thresholds.blue < rules.thresholds.red
 
 
+def _set(path: str, value):
+    def edit(d: dict) -> dict:
+        *parents, last = path.split(".")
+        node = d
+        for key in parents:
+            node = node[key]
+        if value is _DELETE:
+            del node[last]
+        else:
+            node[last] = value
+        return d
+    return edit
+
+
+_DELETE = object()
+
+
 @pytest.mark.parametrize("edit, needle", [
-    (("thresholds: {blue: 0.30, yellow: 0.50, red: 0.70}", "thresholds: {blue: 0.60, yellow: 0.50, red: 0.70}"),
+    (_set("thresholds", {"blue": 0.6, "yellow": 0.5, "red": 0.7}),
      "thresholds: Value error, thresholds must rise blue < yellow < red"),
-    (("weight: 1.1,", "weight: -1.1,"), "signals.social_insurance.weight: Input should be greater than or equal to 0"),
-    (("combine: sum, cap: 3.0, label: \"sued", "combine: mean, cap: 3.0, label: \"sued"), "signals.litigation.combine"),
-    (('version: "', 'verzion: "'), "verzion: Extra inputs are not permitted"),
-    (("hysteresis: 0.05", "hysteresis: 0.5"), "hysteresis 0.5 must be below the blue threshold"),
-    (("signals:", "signals: [\n"), "not valid YAML"),
+    (_set("signals.social_insurance.weight", -1.1), "signals.social_insurance.weight: Input should be greater than or equal to 0"),
+    (_set("signals.litigation.combine", "mean"), "signals.litigation.combine"),
+    (_set("verzion", "x"), "verzion: Extra inputs are not permitted"),
+    (_set("signals.petitions", _DELETE), "signal(s) ['petitions'] missing"),
+    (_set("hysteresis", 0.5), "hysteresis 0.5 must be below the blue threshold"),
 ])
 def test_bad_rule_file_is_refused_with_a_precise_message(edit, needle):
-    text = DEFAULT_RULES.read_text()
-    assert edit[0] in text
+    data = edit(yaml.safe_load(DEFAULT_RULES.read_text()))
     with pytest.raises(RuleFileError) as err:
-        parse_rules(text.replace(edit[0], edit[1], 1), "rules.yaml")
+        parse_rules(yaml.safe_dump(data), "rules.yaml")
     assert needle in str(err.value)
     assert str(err.value).startswith("rules.yaml: ")
+
+
+def test_broken_yaml_is_refused():
+    with pytest.raises(RuleFileError, match="rules.yaml: not valid YAML"):
+        parse_rules("signals: [\n", "rules.yaml")
+
+
+def _with(_path, **changes) -> str:
+    data = yaml.safe_load(DEFAULT_RULES.read_text())
+    for key, value in changes.items():
+        _set(key.replace("__", "."), value)(data)
+    return yaml.safe_dump(data)
 
 
 def test_unreadable_rule_file_is_a_clear_error(tmp_path):
@@ -43,12 +72,12 @@ def test_watcher_swaps_good_files_and_keeps_running_rules_on_bad_ones(tmp_path):
     assert watcher.poll() is False
 
     time.sleep(0.01)
-    path.write_text(path.read_text().replace("red: 0.70", "red: 0.40"))  # breaks the ordering
+    path.write_text(_with(DEFAULT_RULES, thresholds={"blue": 0.3, "yellow": 0.5, "red": 0.4}))  # breaks the ordering
     assert watcher.poll() is False
     assert watcher.rules.version == original and "thresholds" in watcher.last_error
 
     time.sleep(0.01)
-    path.write_text(DEFAULT_RULES.read_text().replace(original, "v-next").replace("red: 0.70", "red: 0.80"))
+    path.write_text(_with(DEFAULT_RULES, version="v-next", thresholds__red=0.8))
     assert watcher.poll() is True
     assert watcher.rules.version == "v-next" and watcher.rules.thresholds.red == 0.80
     assert watcher.last_error is None
