@@ -17,7 +17,8 @@ from sqlalchemy.orm import sessionmaker
 
 from alerts_api.schemas import AlertIn
 from alerts_api.store.alerts import upsert_alert, utcnow
-from streams.decode import DeadLetter, describe_validation
+from earlywarn.validation import describe_validation
+from streams.decode import DeadLetter
 from streams.topics import ALERTS, DEAD_LETTER
 
 log = logging.getLogger(__name__)

@@ -9,9 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
-
+from earlywarn.validation import parse_yaml_model
 from rules.schema import RuleFile
 
 log = logging.getLogger(__name__)
@@ -21,28 +19,9 @@ class RuleFileError(ValueError):
     """A rule file that cannot be read or fails its schema."""
 
 
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        value = err.get("input")
-        shown = "" if isinstance(value, dict) else f" (got {value!r})"
-        parts.append(f"{where}: {err['msg']}{shown}")
-    return "; ".join(parts)
-
-
 def parse_rules(text: str, origin: str = "<string>") -> RuleFile:
     """Validate rule-file text; raise :class:`RuleFileError` naming what is wrong."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RuleFileError(f"{origin}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise RuleFileError(f"{origin}: expected a mapping at the top level, got {type(data).__name__}")
-    try:
-        return RuleFile.model_validate(data)
-    except ValidationError as exc:
-        raise RuleFileError(f"{origin}: {_describe(exc)}") from None
+    return parse_yaml_model(text, RuleFile, origin, RuleFileError)
 
 
 def load_rules(path: Path | str) -> RuleFile:

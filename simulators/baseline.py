@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from earlywarn.validation import parse_yaml_model
 from streams.records import RECORD_BY_CLASS
 
 DAY = 86400.0
@@ -87,21 +87,7 @@ class BaselineTable(BaseModel):
 
 
 def parse_baseline(text: str, origin: str = "<string>") -> BaselineTable:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise BaselineError(f"{origin}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise BaselineError(f"{origin}: expected a mapping at the top level")
-    try:
-        return BaselineTable.model_validate(data)
-    except ValidationError as exc:
-        parts = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            value = err.get("input")
-            parts.append(f"{where}: {err['msg']}" + ("" if isinstance(value, dict) else f" (got {value!r})"))
-        raise BaselineError(f"{origin}: {'; '.join(parts)}") from None
+    return parse_yaml_model(text, BaselineTable, origin, BaselineError)
 
 
 def load_baseline(path: Path | str = DEFAULT_BASELINE) -> BaselineTable:

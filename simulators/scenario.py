@@ -18,8 +18,9 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from earlywarn.validation import parse_yaml_model, validate_mapping
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 
@@ -185,31 +186,12 @@ class Scenario(_Strict):
         return _validate(data, f"scenario {self.name} with overrides")
 
 
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        value = err.get("input")
-        shown = "" if isinstance(value, dict) else f" (got {value!r})"
-        parts.append(f"{where}: {err['msg']}{shown}")
-    return "; ".join(parts)
-
-
 def _validate(data: object, origin: str) -> Scenario:
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{origin}: expected a mapping at the top level, got {type(data).__name__}")
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(f"{origin}: {_describe(exc)}") from None
+    return validate_mapping(data, Scenario, origin, ScenarioError)
 
 
 def parse_scenario(text: str, origin: str = "<string>") -> Scenario:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{origin}: not valid YAML: {exc}") from None
-    return _validate(data, origin)
+    return parse_yaml_model(text, Scenario, origin, ScenarioError)
 
 
 def scenario_names() -> list[str]:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from pydantic import ValidationError
 
 from detectors.engine import DecodedEvent
+from earlywarn.validation import describe_validation
 from streams.records import RECORD_BY_TOPIC
 
 
@@ -30,17 +31,6 @@ class DeadLetter:
     @property
     def raw(self) -> bytes:
         return base64.b64decode(self.raw_b64)
-
-
-def describe_validation(exc: ValidationError) -> str:
-    """'field: message (got value)' for each error, joined; names what was wrong."""
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(record)"
-        got = err.get("input")
-        shown = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
-        parts.append(f"{where}: {err['msg']}{shown}")
-    return "; ".join(parts)
 
 
 def decode(topic: str, raw: bytes | None, partition: int = -1, offset: int = -1) -> DecodedEvent | DeadLetter:

@@ -1,0 +1,28 @@
+"""``make bench``: every benchmark, one after another (never two at once on 2 cores)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+STEPS = [
+    ["bench.nab"],
+    ["bench.surge_throughput"],
+    ["bench.stream_throughput", "--events", "100000", "--enterprises", "10000", "--runs", "3"],
+    ["bench.stream_throughput", "--events", "100000", "--enterprises", "10000", "--runs", "3", "--bulk", "200"],
+    ["bench.backtest_yuhang"],
+    ["bench.wage_score"],
+]
+
+
+def main() -> int:
+    for step in STEPS:
+        print(f"== python -m {' '.join(step)}", flush=True)
+        if subprocess.call([sys.executable, "-m", *step]) != 0:
+            print(f"benchmark {step[0]} failed", file=sys.stderr)
+            return 1
+    print("results in bench/results/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
