@@ -149,7 +149,10 @@ class Alert:
     raised: float
     check: float
     level: str
+    """level at first announcement"""
     closed: float | None = None
+    last_level: str = ""
+    """level of the latest announcement (``closed`` once closed): what an alert store shows at the end"""
 
 
 @dataclass
@@ -185,14 +188,17 @@ class EnginePass:
             for u in out.score_updates:
                 self.scores[u["enterprise_id"]].append((datetime.fromisoformat(u["at"]).timestamp(), u["score"]))
         for a in out.alerts:
+            known = self.alerts.get(a["alert_id"])
             if a["level"] == "closed":
-                if a["alert_id"] in self.alerts:
-                    self.alerts[a["alert_id"]].closed = datetime.fromisoformat(a["raised_at"]).timestamp()
+                if known is not None:
+                    known.closed = datetime.fromisoformat(a["raised_at"]).timestamp()
+                    known.last_level = "closed"
                 continue
-            if a["alert_id"] not in self.alerts:
-                self.alerts[a["alert_id"]] = Alert(a["alert_id"], a["subject_id"],
-                                                   datetime.fromisoformat(a["raised_at"]).timestamp(),
-                                                   datetime.fromisoformat(a["deadline"]).timestamp(), a["level"])
+            if known is None:
+                known = self.alerts[a["alert_id"]] = Alert(
+                    a["alert_id"], a["subject_id"], datetime.fromisoformat(a["raised_at"]).timestamp(),
+                    datetime.fromisoformat(a["deadline"]).timestamp(), a["level"])
+            known.last_level = a["level"]
 
     def result(self) -> EngineRun:
         ordered = sorted(self.alerts.values(), key=lambda a: (a.raised, a.subject_id))
