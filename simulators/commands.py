@@ -89,8 +89,9 @@ def backtest(scenario: str | None = None, rules: Path | None = None, json_out: b
         assert events is not None and truth is not None
         doc = read_truth(truth)                          # a bad truth file fails before the long read
         t_gen = time.perf_counter()
+        # one bar: bytes read of the whole log (its size is known up front, so it shows an ETA)
         lp = run_log(read_events(Path(events), stats.problems, progress=progress), rule_file, table, stats,
-                     progress=progress, keep_scores=keep_scores)
+                     progress=False, keep_scores=keep_scores)
         source = truth_from_doc(doc, lp)
         head = {"scenario": doc.scenario or Path(events).name, "seed": None,
                 "enterprises": source.truth.enterprises, "days": source.truth.days}

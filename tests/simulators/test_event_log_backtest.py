@@ -171,3 +171,43 @@ def test_cli_backtest_events_json_has_the_scenario_keys(written):
     got = json.loads(res.stdout)
     assert set(want) - NOT_FIGURES <= set(got)
     assert got["alerts"] == want["alerts"] and got["effective_warning_rate"] == want["effective_warning_rate"]
+
+
+class FakeProducer:
+    """Stands in for KafkaProducer: records what would be sent, and when."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, bytes, float]] = []
+
+    def send(self, topic, key=None, value=b""):
+        import time
+        self.sent.append((topic, key, value, time.monotonic()))
+
+    def flush(self):
+        pass
+
+
+def test_replay_sends_records_in_time_order_raw_bytes_for_bad_records_and_reports_unreadable_lines():
+    from simulators.kafka_out import replay_log
+    fake = FakeProducer()
+    res = replay_log(DATA / "small-log-malformed" / "events.jsonl", "unused:9092", producer=fake, progress=False)
+    # 34 lines; 5, 12, 18 and 34 have no readable class/time: no topic to send them to
+    assert [s.split(": ")[0] for s in res["skipped_lines"]["first"]] == [f"events.jsonl:{n}" for n in (5, 12, 18, 34)]
+    assert res["sent"] == len(fake.sent) == 30
+    values = [v for _, _, v, _ in fake.sent]
+    # line 15 is a malformed litigation delivery: its bytes go to ew.litigation unchanged, for the dead-letter path
+    assert ("ew.litigation", None, b'{"event_id":"x-l1","occurred_at":"2025-05-0') in [s[:3] for s in fake.sent]
+    # line 9 (wrong check character) is valid JSON: sent as it is, the stream's contract check refuses it
+    assert any(b'"x-w1"' in v for v in values)
+    times = [json.loads(v)["occurred_at"] for v in values if v.startswith(b"{") and v.endswith(b"}")]
+    assert times == sorted(times, key=lambda t: datetime.fromisoformat(t))
+    assert fake.sent[0][1] == A.encode()                   # keyed by enterprise id
+
+
+def test_replay_speed_is_times_real_time(tmp_path):
+    from simulators.kafka_out import replay_log
+    span = day("2025-06-20") + 9 * 3600 - day("2025-03-01")        # first to last line of the small log
+    fake = FakeProducer()
+    res = replay_log(SMALL / "events.jsonl", "unused:9092", speed=span / 0.6, producer=fake, progress=False)
+    took = fake.sent[-1][3] - fake.sent[0][3]
+    assert res["sent"] == 28 and 0.55 <= took < 1.5
