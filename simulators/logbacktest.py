@@ -23,7 +23,7 @@ from simulators.logfiles import LogItem
 from simulators.truth import CST, Truth, epoch0
 
 LARGE = 100
-"""A gathering that reaches this many people is a group incident the detector must catch (as simulators/group.py)."""
+"""A gathering that reaches this many people is a group incident the detector must catch."""
 AREA_MATCH_LEAD_MIN = 60.0
 """An incident without a gathering id is matched by area: alerts from an hour before its start count."""
 
