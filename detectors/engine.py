@@ -117,8 +117,6 @@ class WageArrearsEngine:
     def alert_payload(self, enterprise_id: str, state: EnterpriseState, r: StepResult) -> dict[str, Any]:
         """What an inspector sees: level, probability, why, by when, and the harm at stake."""
         assert r.episode_start is not None
-        level = max(r.level, 1) if r.closed else r.level
-        level_name = LEVEL_NAMES[state.announced if not r.closed else level]
         raised = state.t or r.episode_start
         deadline_days = getattr(self.rules.deadlines_days, LEVEL_NAMES[max(r.level, 1)])
         return {
@@ -127,7 +125,7 @@ class WageArrearsEngine:
             "subject_id": enterprise_id,
             "subject_name": state.name,
             "area_code": state.area_code or "",
-            "level": "closed" if r.closed else level_name,
+            "level": "closed" if r.closed else LEVEL_NAMES[r.level],
             "level_rank": 0 if r.closed else r.level,
             "status": "closed" if r.closed else "open",
             "score": round(r.score, 6),

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Optional
 

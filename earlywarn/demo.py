@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -82,7 +83,7 @@ def run_demo(settings: Settings, for_seconds: float | None, enterprises: int, mo
     tally, stop = Tally(), threading.Event()
     print("starting broker, worker and API …", flush=True)
     try:
-        with Stack(settings, workdir, database_url=None if "EW_DATABASE_URL" not in _env() else settings.database_url) as stack:
+        with Stack(settings, workdir, database_url=settings.database_url if "EW_DATABASE_URL" in os.environ else None) as stack:
             print(f"  broker   {stack.bootstrap}" + ("" if settings.kafka_broker else " (embedded Tansu)"))
             print(f"  API      {stack.api_url}/docs   health: {stack.api_url}/healthz")
             print(f"  token    {stack.token}")
@@ -110,8 +111,3 @@ def run_demo(settings: Settings, for_seconds: float | None, enterprises: int, mo
         return 1
     print(f"summary: {final}", flush=True)
     return 0
-
-
-def _env() -> dict[str, str]:
-    import os
-    return dict(os.environ)

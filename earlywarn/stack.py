@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from earlywarn.settings import Settings
-from streams.broker import EmbeddedBroker, ensure_topics, free_port
+from streams.broker import EmbeddedBroker, ensure_topics, free_port, port_free
 from streams.topics import all_topics
 
 
@@ -83,7 +83,7 @@ class Stack:
         self._spawn("worker", "worker", env=self.env())
 
     def start_api(self, timeout: float = 60.0) -> None:
-        port = self.settings.api_port if self.settings.api_port and _port_free(self.settings.api_port) else free_port()
+        port = self.settings.api_port if self.settings.api_port and port_free(self.settings.api_port) else free_port()
         env = self.env() | {"EW_API_PORT": str(port), "EW_API_HOST": "127.0.0.1"}
         proc = self._spawn("api", "api", env=env)
         self.api_url = f"http://127.0.0.1:{port}"
@@ -119,13 +119,3 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self._exit.close()
-
-
-def _port_free(port: int) -> bool:
-    import socket
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False

@@ -7,7 +7,6 @@ so topics are created explicitly (see :func:`ensure_topics`).
 """
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time
@@ -25,6 +24,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def port_free(port: int) -> bool:
+    """True if nothing listens on 127.0.0.1:``port``."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
 
 
 def broker_binary() -> Path:
@@ -125,8 +134,3 @@ def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int = 1,
                 pass
     finally:
         admin.close()
-
-
-def which_tansu() -> str | None:
-    """Path of a tansu on PATH, for operators who installed it themselves."""
-    return shutil.which("tansu")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from detectors.engine import DecodedEvent
+from detectors.engine import DecodedEvent, iso
 from detectors.levels import alert_id
 from detectors.surge import SurgeConfig, SurgeState, update_surge
 from streams.windows import ClosedBucket, WindowedCounts
@@ -21,10 +21,6 @@ from streams.windows import ClosedBucket, WindowedCounts
 SURGE_CLASSES = frozenset({"hotline_complaint", "petition"})
 DAY = 86400.0
 RULES_VERSION = "surge-combined-1"
-
-
-def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, tz=timezone.utc).isoformat()
 
 
 def _level(statistic: float) -> tuple[str, int]:
@@ -81,15 +77,15 @@ class ComplaintSurgeTracker:
             level, rank = _level(result.statistic)
             area, topic = key
             out.append({
-                "alert_id": alert_id("complaint_surge", f"{area}|{topic}", _iso(start)),
+                "alert_id": alert_id("complaint_surge", f"{area}|{topic}", iso(start)),
                 "kind": "complaint_surge", "subject_id": f"{area}|{topic}", "subject_name": f"{topic} complaints in {area}",
                 "area_code": area, "level": level, "level_rank": rank, "status": "open",
                 "score": round(float(result.score), 6), "workers_at_risk": 0, "expected_harm": float(count or 0),
                 "reasons": [{"signal": "complaint_surge", "label": f"{topic.replace('_', ' ')} complaints and petitions",
                              "contribution": round(float(result.statistic), 3),
-                             "detail": f"{count} on {_iso(bucket.start)[:10]} against {result.expected:.1f} expected",
+                             "detail": f"{count} on {iso(bucket.start)[:10]} against {result.expected:.1f} expected",
                              "event_id": "", "event_time": bucket.start}],
-                "episode_start": _iso(start), "raised_at": _iso(start), "changed_at": _iso(bucket.start),
+                "episode_start": iso(start), "raised_at": iso(start), "changed_at": iso(bucket.start),
                 "deadline": (datetime.fromtimestamp(bucket.end, tz=timezone.utc)
                              + timedelta(days=self.deadline_days[level])).isoformat(),
                 "rules_version": RULES_VERSION,
