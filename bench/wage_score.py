@@ -21,18 +21,20 @@ KEYS = ("alerts", "effective_warning_rate", "strict_warning_rate", "recall", "re
 
 def main() -> None:
     out = {"command": "python -m bench.wage_score",
-           "rules_made_by": ["python -c 'from simulators.calibration import fit_rules; ...' (seed 777, see rules/default.yaml)",
-                             "earlywarn tune --scenario <yuhang with seed 777> --rules <fitted> --target-ewr 0.9"]}
+           "rules_made_by": ["earlywarn fit --scenario yuhang --seed 777 --out F --version V",
+                             "earlywarn tune --scenario yuhang --seed 777 --rules F --target-ewr 0.9"]}
     for scenario in ("yuhang", "yuhang-stress"):
         r = backtest(scenario, progress=False)
         out[scenario] = {"rules_version": r["rules_version"], "seed": r["seed"], "enterprises": r["enterprises"],
                          "truth": r["truth"], "detector": {k: r.get(k) for k in KEYS},
                          "baseline": {k: r["baseline"].get(k) for k in KEYS + ("threshold",)},
-                         "lift": r["lift"], "group_incidents": r["group_incidents"]}
+                         "lift": r["lift"], "group_incidents": r["group_incidents"],
+                         "recall_ceiling": r["recall_ceiling"]}
         d, b = r, r["baseline"]
         print(f"{scenario:14s} alerts {d['alerts']} EWR {d['effective_warning_rate']} strict {d['strict_warning_rate']} "
               f"recall {d['recall']} recall_ns {d['recall_non_sudden']} lead {d['median_lead_days']} | baseline alerts "
-              f"{b['alerts']} EWR {b['effective_warning_rate']} strict {b['strict_warning_rate']} recall {b['recall']}")
+              f"{b['alerts']} EWR {b['effective_warning_rate']} strict {b['strict_warning_rate']} recall {b['recall']}"
+              f" | recall ceiling (non-sudden) {r['recall_ceiling']['non_sudden']}")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "wage_score.json").write_text(json.dumps(out, indent=2, default=str) + "\n")
 

@@ -14,14 +14,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from detectors.enterprise import EnterpriseState, StepResult, reasons, step
-from detectors.evidence import extract
+from detectors.evidence import SIGNALS, WAGE_TOPICS, Evidence, extract
 from detectors.levels import LEVEL_NAMES, alert_id
+from detectors.named_surge import observe as observe_named
 from detectors.wage_score import ScoreParams
 
-SIGNALS: tuple[str, ...] = (
-    "utility_arrears", "social_insurance", "court_blacklist", "litigation", "market_penalty",
-    "project_stalled", "wage_account", "complaints", "petitions", "public_opinion",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +37,20 @@ class DecodedEvent:
     @property
     def enterprise_id(self) -> str | None:
         return self.fields.get("enterprise_id")
+
+
+NAMED_CLASSES = frozenset({"hotline_complaint", "petition"})
+
+
+def named_surge_evidence(state: EnterpriseState, t: float, event_ids: list[str]) -> list[tuple[Evidence, str]]:
+    """Update the enterprise's weekly wage-complaint series; evidence when this week is above its history."""
+    state.named, r = observe_named(state.named, t, len(event_ids))
+    if not r.statistic > 0:
+        return []
+    n = state.named.count
+    text = (f"{n} wage complaint(s) or petition(s) naming it this week, against {r.expected:.1f} "
+            f"a week before (p={10 ** -r.statistic:.2g})")
+    return [(Evidence("complaint_surge", r.statistic / 2.0, text), event_ids[-1])]
 
 
 @dataclass
@@ -92,7 +103,8 @@ class WageArrearsEngine:
 
     def _instant(self, enterprise_id: str, state: EnterpriseState, evs: list[DecodedEvent],
                  out: EngineOutput) -> None:
-        items = []
+        items: list[tuple[Evidence, str]] = []
+        named: list[str] = []
         for ev in evs:
             if state.seen(ev.event_id):
                 out.duplicates += 1
@@ -105,11 +117,15 @@ class WageArrearsEngine:
             if state.area_code is None and ev.fields.get("area_code"):
                 state.area_code = ev.fields["area_code"]
             items.extend((e, ev.event_id) for e in extract(ev.data_class, ev.fields))
+            if ev.data_class in NAMED_CLASSES and ev.fields.get("topic") in WAGE_TOPICS:
+                named.append(ev.event_id)
         t = evs[0].t
+        if named:
+            items.extend(named_surge_evidence(state, t, named))
         _, result = step(state, t, items, self.params, self.thresholds, self.rules.hysteresis)
         out.score_updates.append({
             "enterprise_id": enterprise_id, "score": round(result.score, 6),
-            "level": LEVEL_NAMES[result.level], "at": iso(state.t or t),
+            "level": LEVEL_NAMES[result.level], "at": iso(state.t or t), "evidence_at": iso(t),
             "rules_version": self.rules.version})
         if result.announce or result.closed:
             out.alerts.append(self.alert_payload(enterprise_id, state, result))

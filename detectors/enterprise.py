@@ -25,6 +25,7 @@ import numpy as np
 
 from detectors.evidence import Evidence
 from detectors.levels import next_level
+from detectors.named_surge import NamedSurge
 from detectors.wage_score import ScoreParams, apply_evidence, contributions, decay, probability
 
 DAY = 86400.0
@@ -46,6 +47,8 @@ class EnterpriseState:
     recent_ids: deque[str] = field(default_factory=lambda: deque(maxlen=256))
     behind: dict[str, tuple[str, str, float]] = field(default_factory=dict)
     """signal → (event id, plain words, event time) of the latest event behind it."""
+    named: NamedSurge | None = None
+    """weekly wage complaints naming the enterprise; None until it is first named (most never are)"""
 
     @classmethod
     def new(cls, n_signals: int, dedup: int = 256) -> "EnterpriseState":
@@ -62,7 +65,8 @@ class EnterpriseState:
         return {"e": [round(float(x), 6) for x in self.evidence], "t": self.t, "ind": self.industry,
                 "area": self.area_code, "emp": self.employees, "name": self.name, "lvl": self.level,
                 "ann": self.announced, "ep": self.episode_start, "ids": list(self.recent_ids),
-                "why": {k: list(v) for k, v in self.behind.items()}}
+                "why": {k: list(v) for k, v in self.behind.items()},
+                **({"cs": self.named.to_dict()} if self.named else {})}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], dedup: int = 256) -> "EnterpriseState":
@@ -70,7 +74,8 @@ class EnterpriseState:
                    area_code=d.get("area"), employees=int(d.get("emp", 0)), name=d.get("name", ""),
                    level=int(d.get("lvl", 0)), announced=int(d.get("ann", 0)), episode_start=d.get("ep"),
                    recent_ids=deque(d.get("ids", []), maxlen=dedup),
-                   behind={k: (v[0], v[1], float(v[2])) for k, v in d.get("why", {}).items()})
+                   behind={k: (v[0], v[1], float(v[2])) for k, v in d.get("why", {}).items()},
+                named=NamedSurge.from_dict(d["cs"]) if "cs" in d else None)
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,9 @@ def step(state: EnterpriseState, t: float, items: list[tuple[Evidence, str]], p:
     """Decay to ``t``, add the evidence of this instant, rescore, decide the level.
 
     Evidence older than the state (a late event) is aged to the state's time
-    rather than rewinding it.
+    rather than rewinding it. An episode starts at the time of the instant
+    that crossed, so its alert id does not depend on whether a newer event of
+    another class (another topic, consumed in parallel) was processed first.
     """
     if state.t is None:
         state.t = t
@@ -111,7 +118,7 @@ def step(state: EnterpriseState, t: float, items: list[tuple[Evidence, str]], p:
     new_level = int(next_level(state.level, score, thresholds, hysteresis))
     announce = closed = False
     if new_level > 0 and state.level == 0:
-        state.episode_start = now
+        state.episode_start = t  # the instant whose evidence crossed, even if newer events came first
     if new_level > state.announced:
         announce = True
         state.announced = new_level

@@ -20,6 +20,14 @@ from typing import Any
 
 WAGE_TOPICS = ("wage", "construction_payment")
 
+SIGNALS: tuple[str, ...] = (
+    "utility_arrears", "social_insurance", "court_blacklist", "litigation", "market_penalty",
+    "project_stalled", "wage_account", "complaints", "complaint_surge", "petitions", "public_opinion",
+)
+"""Evidence channels in score order: one per data class (water and electricity share one), plus
+``complaint_surge`` — this week's wage complaints against the enterprise's own history
+(:mod:`detectors.named_surge`, stateful, so the engine adds it rather than an extractor)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Evidence:

@@ -71,6 +71,9 @@ class SurgeConfig:
     half_width: int = 1
     bucket_seconds: float | None = None
     components: tuple[str, ...] = ("c1", "c2", "cusum", "seasonal")
+    min_sigma: float = 0.0
+    """floor on the baseline sd of the z-score components (R's ``minSigma``): with a sparse
+    series whose baseline is all zeros, one case is then a moderate surprise, not an infinite one"""
 
     def lags(self) -> dict[str, np.ndarray]:
         """Reference lags per component (nearest first)."""
@@ -175,7 +178,7 @@ def update_surge(state: SurgeState, count: float | None, at: float) -> tuple[Sur
                 tails[name] = -s
                 expected[name] = mean
             else:
-                logp = _log_z_tail(x, mean, sd)
+                logp = _log_z_tail(x, mean, max(sd, cfg.min_sigma))
                 if not math.isnan(logp):
                     tails[name] = logp
                     expected[name] = mean

@@ -179,12 +179,30 @@ def replay(events: Path = typer.Option(..., help="recorded event log: a .jsonl[.
 def tune(scenario: str = typer.Option(..., help="scenario name or YAML path"),
          target_ewr: float = typer.Option(0.9, "--target-ewr", min=0.0, max=1.0),
          out: Path = typer.Option(Path("var/tune"), file_okay=False, help="where the plot and rule file go"),
-         rules: Optional[Path] = typer.Option(None, exists=True, dir_okay=False)) -> None:
+         rules: Optional[Path] = typer.Option(None, exists=True, dir_okay=False),
+         seed: Optional[int] = typer.Option(None, help="override the scenario's seed (tune on another draw "
+                                                       "than the one you will judge on)")) -> None:
     """Sweep alert thresholds; print the table, write a PNG plot and a rule file with the chosen thresholds."""
     from simulators.commands import tune as run
 
-    result = _user_errors(run, scenario, target_ewr=target_ewr, out_dir=out, rules=rules)
+    result = _user_errors(run, scenario, target_ewr=target_ewr, out_dir=out, rules=rules, seed=seed)
     typer.echo(json.dumps({k: v for k, v in result.items() if k != "table"}, indent=2, default=str))
+
+
+@app.command()
+def fit(scenario: str = typer.Option(..., help="scenario name or YAML path"),
+        out: Path = typer.Option(..., dir_okay=False, help="rule file to write"),
+        version: str = typer.Option(..., help="version the new rule file carries (every alert shows it)"),
+        rules: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
+                                             help="rule file whose half-lives, caps and thresholds are kept"),
+        seed: Optional[int] = typer.Option(None, help="override the scenario's seed")) -> None:
+    """Fit the wage-arrears weights by maximum likelihood on one simulated draw; print the fit and its reliability table."""
+    from earlywarn.settings import DEFAULT_RULES
+    from simulators.calibration import fit_rules
+
+    overrides = {"seed": seed} if seed is not None else {}
+    result = _user_errors(fit_rules, scenario, Path(rules or DEFAULT_RULES), out, version, **overrides)
+    typer.echo(json.dumps(result, indent=2, default=str))
 
 
 def _user_errors(fn, *args, **kwargs):

@@ -9,11 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SIGNALS: tuple[str, ...] = (
-    "utility_arrears", "social_insurance", "court_blacklist", "litigation", "market_penalty",
-    "project_stalled", "wage_account", "complaints", "petitions", "public_opinion",
-)
-"""Evidence channels, one per data class (water and electricity share one)."""
+from detectors.evidence import SIGNALS
 
 LEVELS: tuple[str, ...] = ("blue", "yellow", "red")
 """Warning colours, least to most serious."""

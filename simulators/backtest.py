@@ -49,6 +49,8 @@ class DecodedLog:
     lines: int = 0
     dead_letters: int = 0
     without_enterprise: int = 0
+    t0: float = REF_MIDNIGHT
+    """the local midnight delivery days count from"""
 
 
 @dataclass
@@ -113,24 +115,26 @@ def decode_items(items: Iterable[LogItem], stats: DecodeStats, t0: float = REF_M
         yield int((item.at - t0) // DAY), DecodedEvent(item.cls, fields, t)
 
 
-def day_batches(decoded: Iterable[tuple[int, DecodedEvent]]) -> Iterator[list[DecodedEvent]]:
-    """Consecutive events of one delivery day, one list per day: the batches the engine is fed."""
+def day_batches(decoded: Iterable[tuple[int, DecodedEvent]]) -> Iterator[tuple[int, list[DecodedEvent]]]:
+    """Consecutive events of one delivery day, as (day, events): the batches the engine is fed."""
     batch: list[DecodedEvent] = []
     day = None
     for d, ev in decoded:
         if d != day and batch:
-            yield batch
+            assert day is not None
+            yield day, batch
             batch = []
         day = d
         batch.append(ev)
     if batch:
-        yield batch
+        assert day is not None
+        yield day, batch
 
 
 def decode_log(lines: Iterable[str], t0: float, progress: bool = False, total: int | None = None) -> DecodedLog:
     """All decoded enterprise events of a one-file log, in a list (small logs; see :func:`decode_items`)."""
     stats = DecodeStats()
-    out = DecodedLog()
+    out = DecodedLog(t0=t0)
     items = iter_lines(tqdm(lines, desc="decode", unit="line", disable=not progress, total=total, leave=False,
                             mininterval=0.5), "<log>", stats.problems)
     for d, ev in decode_items(items, stats, t0):
@@ -158,8 +162,9 @@ class Alert:
 @dataclass
 class EngineRun:
     alerts: list[Alert]
-    scores: dict[str, list[tuple[float, float]]]
-    """enterprise → (time, score) after each instant, in processing order (for threshold sweeps)"""
+    scores: dict[str, list[tuple[float, float, float]]]
+    """enterprise → (raise time if it opened an alert, time of the score, score) after each instant, in
+    processing order (for threshold sweeps)"""
     duplicates: int
     rules_version: str
 
@@ -177,16 +182,24 @@ class EnginePass:
         self.keep_scores = keep_scores
         self.store: dict[str, Any] = {}
         self.alerts: dict[str, Alert] = {}
-        self.scores: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        self.scores: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
         self.duplicates = 0
 
-    def step(self, batch: list[DecodedEvent]) -> None:
+    def step(self, batch: list[DecodedEvent], delivered_from: float = float("-inf")) -> None:
+        """Run one batch delivered no earlier than ``delivered_from`` (epoch s).
+
+        An alert cannot be acted on before its evidence arrived: its raise
+        time counts from the delivery day at the earliest, so late deliveries
+        do not lengthen the measured lead.
+        """
         out = self.engine.run(batch, self.store.get)
         self.store.update(out.touched)
         self.duplicates += out.duplicates
         if self.keep_scores:
             for u in out.score_updates:
-                self.scores[u["enterprise_id"]].append((datetime.fromisoformat(u["at"]).timestamp(), u["score"]))
+                raised = max(datetime.fromisoformat(u["evidence_at"]).timestamp(), delivered_from)
+                self.scores[u["enterprise_id"]].append((raised, datetime.fromisoformat(u["at"]).timestamp(),
+                                                        u["score"]))
         for a in out.alerts:
             known = self.alerts.get(a["alert_id"])
             if a["level"] == "closed":
@@ -195,8 +208,9 @@ class EnginePass:
                     known.last_level = "closed"
                 continue
             if known is None:
+                raised = max(datetime.fromisoformat(a["raised_at"]).timestamp(), delivered_from)
                 known = self.alerts[a["alert_id"]] = Alert(
-                    a["alert_id"], a["subject_id"], datetime.fromisoformat(a["raised_at"]).timestamp(),
+                    a["alert_id"], a["subject_id"], raised,
                     datetime.fromisoformat(a["deadline"]).timestamp(), a["level"])
             known.last_level = a["level"]
 
@@ -208,10 +222,13 @@ class EnginePass:
 def run_engine(log: DecodedLog | Iterable[list[DecodedEvent]], rules: Any, progress: bool = False,
                keep_scores: bool = False) -> EngineRun:
     """Feed the engine one delivery day at a time, exactly as the stream would with day-sized batches."""
-    batches = day_batches(log.events) if isinstance(log, DecodedLog) else log
     run = EnginePass(rules, keep_scores)
-    for batch in tqdm(batches, desc="engine", unit="day", disable=not progress, leave=False):
-        run.step(batch)
+    if isinstance(log, DecodedLog):
+        for d, batch in tqdm(day_batches(log.events), desc="engine", unit="day", disable=not progress, leave=False):
+            run.step(batch, log.t0 + d * DAY)
+    else:
+        for batch in log:
+            run.step(batch)
     return run.result()
 
 

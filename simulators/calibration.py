@@ -71,8 +71,10 @@ def fit_rules(scenario: str, rules_path: Path, out: Path, version: str, progress
     fit = fit_logistic(X, y, groups, len(names))
     data = yaml.safe_load(Path(rules_path).read_text(encoding="utf-8"))
     data["version"] = version
-    data["description"] = (f"Weights fitted by maximum likelihood (non-negative, L2 1e-6) on scenario {scenario} "
-                           f"{overrides or ''}: {fit.n} weekly enterprise snapshots, label = in arrears now or within 90 days.")
+    given = "".join(f" --{k} {v}" for k, v in overrides.items())
+    data["description"] = (f"Weights fitted by `earlywarn fit --scenario {scenario}{given}` (maximum likelihood, "
+                           f"non-negative, L2 1e-6): {fit.n} weekly enterprise snapshots, label = in arrears now or "
+                           f"within 90 days.")
     data["intercept"] = round(fit.intercept, 4)
     data["industry_prior"] = {n: round(float(o), 4) for n, o in zip(names, fit.offsets)}
     for name, w in zip(SIGNALS, fit.weights):

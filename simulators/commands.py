@@ -156,6 +156,7 @@ def score_pass(lp: LogPass, source: TruthSource, table: Any, keep_scores: bool =
         "lift": {k: (round(report[k] / base[k], 3) if report[k] and base[k] else None)
                  for k in ("effective_warning_rate", "strict_warning_rate", "recall", "recall_non_sudden")},
         "group_incidents": lp.groups.score(source.truth, source.grids),
+        "recall_ceiling": lp.seen.ceiling(source.truth),
     })
     if keep_scores:
         report["_run"] = run
@@ -192,6 +193,9 @@ def print_report(r: dict[str, Any], file: Any = None) -> None:
     for k in ("arrears_confirmed", "hidden_risk", "no_risk"):
         print(f"  {k:26s}{r['outcomes'][k]:>12d}{b['outcomes'][k]:>12d}", file=file)
     print(f"lead days percentiles: {r['lead_days_percentiles']}", file=file)
+    c = r["recall_ceiling"]["non_sudden"]
+    print(f"recall ceiling (non-sudden episodes with evidence before their start): any in 90 days {_fmt(c['any_90d'])}, "
+          f"two or more {_fmt(c['two_or_more_90d'])}, any 30-90 days ahead {_fmt(c['any_30_to_90d'])}", file=file)
     print(f"group incidents: {r['group_incidents']}", file=file)
     print(f"seconds: {r['seconds']}", file=file)
 
@@ -205,7 +209,8 @@ def _fmt(v: Any) -> str:
 
 
 def tune(scenario: str, target_ewr: float = 0.9, out_dir: Path = Path("var/tune"), rules: Path | None = None,
-         progress: bool = True) -> dict[str, Any]:
+         progress: bool = True, seed: int | None = None) -> dict[str, Any]:
     """Sweep the alert thresholds; print the table, write a PNG plot and a rule file with the chosen thresholds."""
     from simulators.tune import sweep
-    return sweep(scenario, target_ewr=target_ewr, out_dir=Path(out_dir), rules=rules, progress=progress)
+    return sweep(scenario, target_ewr=target_ewr, out_dir=Path(out_dir), rules=rules, progress=progress,
+                 overrides={"seed": seed} if seed is not None else None)

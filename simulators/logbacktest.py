@@ -17,9 +17,10 @@ from tqdm import tqdm
 
 from detectors.engine import DecodedEvent
 from detectors.group_incident import GatheringTracker
-from simulators.backtest import DAY, DecodeStats, EngineRun, EnginePass, day_batches, decode_items
+from simulators.backtest import DAY, REF_MIDNIGHT, DecodeStats, EngineRun, EnginePass, day_batches, decode_items
 from simulators.baseline import BaselineTable, PointsTrace, trace_points
 from simulators.logfiles import LogItem
+from simulators.observability import EvidenceSeen
 from simulators.truth import CST, Truth, epoch0
 
 LARGE = 100
@@ -95,6 +96,7 @@ class LogPass:
     trace: PointsTrace
     groups: GatheringAlerts
     days: int
+    seen: EvidenceSeen
 
     def span(self) -> tuple[date, int]:
         """First delivery day of the log and the number of days through its last delivery."""
@@ -114,16 +116,18 @@ def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: D
     """
     engine = EnginePass(rules, keep_scores)
     groups = GatheringAlerts()
+    seen = EvidenceSeen()
     bar = tqdm(desc="backtest", unit="day", disable=not progress, leave=False, mininterval=0.5)
     days = 0
 
     def enterprise_events() -> Iterator[tuple[str, dict[str, Any], float]]:
         nonlocal days
-        for batch in day_batches(decode_items(items, stats)):
+        for d, batch in day_batches(decode_items(items, stats, REF_MIDNIGHT)):
             if groups.origin is None:
                 groups.origin = epoch0(datetime.fromtimestamp(stats.first_at or 0.0, CST).date())
             ours = [ev for ev in batch if ev.enterprise_id]
-            engine.step(ours)
+            engine.step(ours, REF_MIDNIGHT + d * DAY)
+            seen.observe(ours)
             groups.observe(batch)
             days += 1
             bar.update()
@@ -133,7 +137,7 @@ def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: D
     # the baseline's trace consumes the same pass: the engine and the tracker see each day just before it
     trace = trace_points(table, enterprise_events())  # type: ignore[arg-type]
     bar.close()
-    return LogPass(stats, engine.result(), trace, groups, days)
+    return LogPass(stats, engine.result(), trace, groups, days, seen)
 
 
 def match_baseline(trace: PointsTrace, table: BaselineTable, n_alerts: int) -> tuple[int, list[dict[str, Any]]]:

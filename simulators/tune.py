@@ -44,7 +44,7 @@ def shifted(thresholds: tuple[float, float, float], delta: np.ndarray) -> np.nda
     return np.round(1.0 / (1.0 + np.exp(-logit)), 4)
 
 
-def replay(scores: dict[str, list[tuple[float, float]]], thr: np.ndarray, hysteresis: float,
+def replay(scores: dict[str, list[tuple[float, float, float]]], thr: np.ndarray, hysteresis: float,
            deadlines: tuple[float, float, float], progress: bool = False) -> list[list[Replayed]]:
     """Alerts (first announcements) for each row of ``thr`` (K, 3) from recorded score sequences."""
     k = len(thr)
@@ -53,15 +53,15 @@ def replay(scores: dict[str, list[tuple[float, float]]], thr: np.ndarray, hyster
     out: list[list[Replayed]] = [[] for _ in range(k)]
     for ent, seq in tqdm(scores.items(), desc="replay", unit="enterprise", disable=not progress, leave=False,
                          mininterval=0.5):
-        if max(s for _, s in seq) < thr[:, 0].min() - hysteresis:
+        if max(s for _, _, s in seq) < thr[:, 0].min() - hysteresis:
             continue
         level = np.zeros(k, dtype=np.int8)
         announced = np.zeros(k, dtype=np.int8)
-        for t, score in seq:
+        for raised, t, score in seq:
             new = next_level(level, score, cols, hysteresis)
             first = (new > announced) & (announced == 0)
             for j in np.flatnonzero(first):
-                out[j].append(Replayed(ent, t, t + dl[new[j]] * DAY, LEVEL_NAMES[new[j]]))
+                out[j].append(Replayed(ent, raised, t + dl[new[j]] * DAY, LEVEL_NAMES[new[j]]))
             announced = np.where(new > announced, new, announced)
             announced = np.where((new == 0) & (level > 0), 0, announced)
             level = new
@@ -105,8 +105,9 @@ def sweep(scenario: str, target_ewr: float = 0.9, out_dir: Path = Path("var/tune
     out_dir.mkdir(parents=True, exist_ok=True)
     data = rule_file.model_dump(mode="json")
     data["version"] = f"{rule_file.version}+ewr{target_ewr:.2f}"[:64]
-    data["description"] = (f"{rule_file.description.strip()} Thresholds chosen by `earlywarn tune --scenario {scenario} "
-                           f"--target-ewr {target_ewr}`: effective warning rate {chosen['effective_warning_rate']}, "
+    seed = f" --seed {overrides['seed']}" if overrides and "seed" in overrides else ""
+    data["description"] = (f"{rule_file.description.strip()} Thresholds chosen by `earlywarn tune --scenario {scenario}"
+                           f"{seed} --target-ewr {target_ewr}`: effective warning rate {chosen['effective_warning_rate']}, "
                            f"recall {chosen['recall']} on the simulator.")
     data["thresholds"] = {"blue": chosen["blue"], "yellow": chosen["yellow"], "red": chosen["red"]}
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -54,7 +54,9 @@ def test_sliding_enterprise_is_alerted_once_per_level_with_reasons(engine):
     assert last["rules_version"] == engine.rules.version
     assert last["expected_harm"] == pytest.approx(last["score"] * 200, rel=1e-3)
     assert [r["signal"] for r in last["reasons"]][:1] and all(r["event_id"] for r in last["reasons"])
-    assert any("social insurance unpaid" in r["detail"] for r in last["reasons"])
+    contributions = [r["contribution"] for r in last["reasons"]]
+    assert contributions == sorted(contributions, reverse=True), "strongest reason first"
+    assert any("water bill 2 month(s) overdue" in r["detail"] for r in last["reasons"])
 
 
 def test_duplicates_are_counted_once(engine):

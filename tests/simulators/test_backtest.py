@@ -63,6 +63,17 @@ def test_strict_rate_never_exceeds_effective_rate(report):
             assert r["strict_warning_rate"] <= r["effective_warning_rate"] + 1e-9
 
 
+def test_no_detector_beats_the_recall_ceiling_of_its_sources(report):
+    """An alert needs evidence before the episode: recall sits at or below the share of episodes that had any."""
+    ceiling = report["recall_ceiling"]
+    for r in (report, report["baseline"]):
+        assert r["recall"] <= ceiling["episodes"]["any_90d"]
+        assert r["recall_non_sudden"] <= ceiling["non_sudden"]["any_90d"]
+    for part in ceiling.values():
+        assert part["two_or_more_90d"] <= part["any_90d"] and part["any_30_to_90d"] <= part["any_90d"]
+    assert ceiling["non_sudden"]["any_90d"] > 0
+
+
 def test_tune_replay_gives_the_engine_alerts_at_the_file_thresholds():
     import numpy as np
     from rules.loader import load_rules
