@@ -29,14 +29,34 @@ def growth_rate(t_min: np.ndarray, counts: np.ndarray, window: int = 3) -> float
 
 
 def growth_probability(t_min: np.ndarray, counts: np.ndarray, horizon_min: float = 30.0,
-                       large: float = 100.0, spread: float = 0.35) -> float:
-    """Probability that the gathering reaches ``large`` people within ``horizon_min`` minutes."""
+                       large: float = 100.0, spread: float = 0.35, prior_logodds: float = 0.0) -> float:
+    """Probability that the gathering reaches ``large`` people within ``horizon_min`` minutes.
+
+    ``prior_logodds`` shifts it for what is known of the place beforehand
+    (:func:`surge_prior`: wage complaints surging in the street).
+    """
     if len(counts) == 0:
         return 0.0
     now = float(counts[-1])
     projected = min(now * np.exp(growth_rate(t_min, counts) * horizon_min), 20.0 * max(now, 1.0))
-    z = (np.log(max(projected, 1.0)) - np.log(large)) / spread
+    z = (np.log(max(projected, 1.0)) - np.log(large)) / spread + prior_logodds
     return float(1.0 / (1.0 + np.exp(-z)))
+
+
+def surge_prior(statistic: float, per_unit: float = 0.15, cap: float = 10.0) -> float:
+    """Log-odds a wage-complaint surge in the street adds to a gathering's escalation.
+
+    ``statistic`` is the combined surge score's −log10 p (:mod:`detectors.surge`)
+    over the last days; an alarm-level surge (p = 0.001) adds 0.45, the
+    cap 1.5. Small on purpose: the street's complaints are a weak precursor
+    (bench/results/group_incidents.json measures it), the headcount a strong one.
+
+    >>> surge_prior(0.0), surge_prior(3.0), surge_prior(float("inf"))
+    (0.0, 0.45, 1.5)
+    """
+    if not statistic > 0:
+        return 0.0
+    return round(per_unit * min(statistic, cap), 6)
 
 
 @dataclass
@@ -49,14 +69,14 @@ class GatheringTracker:
     counts: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
     alerted: set[str] = field(default_factory=set)
 
-    def observe(self, gathering_id: str, t_min: float, headcount: int) -> tuple[float, bool]:
+    def observe(self, gathering_id: str, t_min: float, headcount: int, prior_logodds: float = 0.0) -> tuple[float, bool]:
         seq = self.counts.setdefault(gathering_id, [])
         seq.append((t_min, headcount))
         seq.sort()
         del seq[:-6]
         t = np.array([x[0] for x in seq])
         c = np.array([x[1] for x in seq])
-        p = growth_probability(t, c, self.horizon_min, self.large)
+        p = growth_probability(t, c, self.horizon_min, self.large, prior_logodds=prior_logodds)
         fire = p >= self.threshold and gathering_id not in self.alerted
         if fire:
             self.alerted.add(gathering_id)

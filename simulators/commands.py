@@ -155,7 +155,10 @@ def score_pass(lp: LogPass, source: TruthSource, table: Any, keep_scores: bool =
         "baseline": base,
         "lift": {k: (round(report[k] / base[k], 3) if report[k] and base[k] else None)
                  for k in ("effective_warning_rate", "strict_warning_rate", "recall", "recall_non_sudden")},
-        "group_incidents": lp.groups.score(source.truth, source.grids),
+        "group_incidents": {**lp.groups.score(source.truth, source.grids),
+                            "headcount_only": {k: v for k, v in lp.groups_headcount_only.score(source.truth, source.grids)
+                                               .items() if k in ("hits", "false_alarms", "late_alerts",
+                                                                 "median_lead_minutes")}},
         "recall_ceiling": lp.seen.ceiling(source.truth),
     })
     if keep_scores:

@@ -16,11 +16,12 @@ import numpy as np
 from tqdm import tqdm
 
 from detectors.engine import DecodedEvent
-from detectors.group_incident import GatheringTracker
 from simulators.backtest import DAY, REF_MIDNIGHT, DecodeStats, EngineRun, EnginePass, day_batches, decode_items
 from simulators.baseline import BaselineTable, PointsTrace, trace_points
 from simulators.logfiles import LogItem
 from simulators.observability import EvidenceSeen
+from streams.complaint_surge import ComplaintSurgeTracker
+from streams.group_incidents import GroupIncidentWatch
 from simulators.truth import CST, Truth, epoch0
 
 LARGE = 100
@@ -31,11 +32,10 @@ AREA_MATCH_LEAD_MIN = 60.0
 
 @dataclass
 class GatheringAlerts:
-    """The group-incident detector over gathering reports; alerts kept as (epoch s, area code) per gathering."""
+    """The stream's group-incident alerting over gathering reports; alerts kept as (epoch s, area code) per gathering."""
 
+    watch: GroupIncidentWatch
     large: int = LARGE
-    origin: float | None = None
-    tracker: GatheringTracker | None = None
     alerts: dict[str, tuple[float, str]] = field(default_factory=dict)
     registry_areas: set[str] = field(default_factory=set)
 
@@ -43,15 +43,8 @@ class GatheringAlerts:
         for ev in batch:
             if ev.data_class == "enterprise_registry":
                 self.registry_areas.add(ev.fields["area_code"])
-            if ev.data_class != "gathering_report":
-                continue
-            if self.tracker is None:
-                self.tracker = GatheringTracker(large=float(self.large))
-            assert self.origin is not None
-            f = ev.fields
-            _, fire = self.tracker.observe(f["gathering_id"], (ev.t - self.origin) / 60.0, int(f["headcount"]))
-            if fire:
-                self.alerts[f["gathering_id"]] = (ev.t, f["area_code"])
+        for alert in self.watch.process(batch):
+            self.alerts[alert["subject_id"]] = (datetime.fromisoformat(alert["raised_at"]).timestamp(), alert["area_code"])
 
     def score(self, truth: Truth, grids: int | None) -> dict[str, Any]:
         """Hits (an alert before the peak of a gathering reaching ``large``), misses, false alarms, lead."""
@@ -97,6 +90,8 @@ class LogPass:
     groups: GatheringAlerts
     days: int
     seen: EvidenceSeen
+    groups_headcount_only: GatheringAlerts
+    """the same alerting without the street's complaint surge, to measure what the surge adds"""
 
     def span(self) -> tuple[date, int]:
         """First delivery day of the log and the number of days through its last delivery."""
@@ -115,7 +110,9 @@ def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: D
     :class:`~simulators.logfiles.LineProblems` to the reader that made ``items``).
     """
     engine = EnginePass(rules, keep_scores)
-    groups = GatheringAlerts()
+    surges = ComplaintSurgeTracker()
+    groups = GatheringAlerts(GroupIncidentWatch(surges, large=LARGE))
+    plain = GatheringAlerts(GroupIncidentWatch(None, large=LARGE))
     seen = EvidenceSeen()
     bar = tqdm(desc="backtest", unit="day", disable=not progress, leave=False, mininterval=0.5)
     days = 0
@@ -123,12 +120,12 @@ def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: D
     def enterprise_events() -> Iterator[tuple[str, dict[str, Any], float]]:
         nonlocal days
         for d, batch in day_batches(decode_items(items, stats, REF_MIDNIGHT)):
-            if groups.origin is None:
-                groups.origin = epoch0(datetime.fromtimestamp(stats.first_at or 0.0, CST).date())
             ours = [ev for ev in batch if ev.enterprise_id]
             engine.step(ours, REF_MIDNIGHT + d * DAY)
             seen.observe(ours)
+            surges.process(batch)
             groups.observe(batch)
+            plain.observe(batch)
             days += 1
             bar.update()
             for ev in ours:
@@ -137,7 +134,7 @@ def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: D
     # the baseline's trace consumes the same pass: the engine and the tracker see each day just before it
     trace = trace_points(table, enterprise_events())  # type: ignore[arg-type]
     bar.close()
-    return LogPass(stats, engine.result(), trace, groups, days, seen)
+    return LogPass(stats, engine.result(), trace, groups, days, seen, plain)
 
 
 def match_baseline(trace: PointsTrace, table: BaselineTable, n_alerts: int) -> tuple[int, list[dict[str, Any]]]:

@@ -3,7 +3,8 @@
 One agent consumes every source topic in micro-batches (Faust's cost is per
 message, DESIGN §7), decodes and validates each record, sends bad ones to the
 dead-letter topic, runs the wage-arrears engine over the batch touching each
-enterprise's state once, and sends score updates and alerts. Delivery is
+enterprise's state once, counts complaints for surges and follows gatherings,
+and sends score updates and alerts. Delivery is
 at-least-once; duplicate event ids are skipped by the engine, and alert ids
 are deterministic, so every downstream sink can upsert.
 """
@@ -22,6 +23,7 @@ from rules.loader import RuleWatcher
 from streams import metrics
 from streams.complaint_surge import ComplaintSurgeTracker
 from streams.decode import DeadLetter, decode_many
+from streams.group_incidents import GroupIncidentWatch
 from streams.topics import ALERTS, DEAD_LETTER, RISK_SCORES, SOURCE_TOPICS
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     watcher = RuleWatcher(settings.rules_file)
     engine = WageArrearsEngine(watcher.rules, dedup=settings.dedup_per_enterprise)
     surges = ComplaintSurgeTracker()  # in memory: baselines rebuild after a restart (stage 2: a table)
+    groups = GroupIncidentWatch(surges)  # in memory too: a gathering lasts hours, a restart loses its counts
     sources = app.topic(*SOURCE_TOPICS, key_type=bytes, value_type=bytes,
                         key_serializer="raw", value_serializer="raw")
     dead_letters = app.topic(DEAD_LETTER, value_serializer="raw", key_serializer="raw")
@@ -93,7 +96,8 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
             if not good:
                 continue
             try:
-                surge_alerts = surges.process(good)
+                area_alerts = surges.process(good)
+                area_alerts += groups.process(good)
                 out = engine.run(good, load)
             except Exception:  # never crash the worker: log, count, and leave the batch's state as it was
                 log.exception("engine failed on a batch of %d events", len(good))
@@ -105,7 +109,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
             latest = {u["enterprise_id"]: u for u in out.score_updates}  # one update per enterprise per batch
             for enterprise_id, update in latest.items():
                 await scores.send(key=enterprise_id.encode(), value=update)
-            for alert in out.alerts + surge_alerts:
+            for alert in out.alerts + area_alerts:
                 metrics.ALERTS_OUT.labels(level=alert["level"]).inc()
                 await alerts.send(key=alert["alert_id"].encode(), value=alert)
 

@@ -9,11 +9,13 @@ against. No Faust import: the agent feeds events and watermarks in.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from detectors.engine import DecodedEvent, iso
+from detectors.evidence import WAGE_TOPICS
 from detectors.levels import alert_id
 from detectors.surge import SurgeConfig, SurgeState, update_surge
 from streams.windows import ClosedBucket, WindowedCounts
@@ -47,6 +49,8 @@ class ComplaintSurgeTracker:
         self.series: dict[tuple[str, str], SurgeState] = {}
         self.episodes: dict[tuple[str, str], float] = {}
         self.watermark = float("-inf")
+        self.wage_surges: dict[str, list[tuple[float, float]]] = {}
+        """area → (bucket start, −log10 p) of its wage-topic series, the last few weeks (for the group-incident prior)"""
 
     def process(self, events: list[DecodedEvent]) -> list[dict[str, Any]]:
         """Count the batch's complaints and petitions; alerts for buckets that closed."""
@@ -63,6 +67,11 @@ class ComplaintSurgeTracker:
             alerts.extend(self._close(bucket))
         return alerts
 
+    def area_statistic(self, area_code: str, at: float, within_days: float = 7.0) -> float:
+        """The strongest wage-complaint surge (−log10 p) in ``area_code``'s street, days closed in the week before ``at``."""
+        recent = self.wage_surges.get(area_code[: self.area_digits], ())
+        return max((stat for start, stat in recent if at - within_days * DAY <= start <= at), default=0.0)
+
     def _close(self, bucket: ClosedBucket) -> list[dict[str, Any]]:
         out = []
         for key in set(self.series) | set(bucket.counts):
@@ -70,6 +79,10 @@ class ComplaintSurgeTracker:
             count = bucket.count(key)
             state, result = update_surge(state, count, bucket.start)
             self.series[key] = state
+            if key[1] in WAGE_TOPICS and not math.isnan(result.statistic):
+                recent = self.wage_surges.setdefault(key[0], [])
+                recent.append((bucket.start, float(result.statistic)))
+                del recent[:-4 * len(WAGE_TOPICS) * 7]
             if not result.alarm:
                 self.episodes.pop(key, None)
                 continue

@@ -100,3 +100,19 @@ def test_events_in_alert_out_dead_letters_and_replay(stack):
         assert client.get("/alerts", params={"limit": 1000}).json()["total"] == before
         assert len(alerts_for(client, enterprise)) == 1
     stack.check_alive()
+
+
+def test_a_fast_growing_gathering_reaches_the_officer_as_a_red_alert(stack):
+    """The seed case through the broker: 35 people, then 80 ten minutes later → one red group-incident alert."""
+    gid = f"g-{uuid.uuid4().hex[:10]}"
+    counts = [35, 80, 170]
+    send(stack.bootstrap, [("ew.gathering_report", {
+        "event_id": f"{gid}-{k}", "occurred_at": f"2026-03-02T09:{10 * k:02d}:00+08:00", "area_code": "330110001002003",
+        "gathering_id": gid, "headcount": n, "cause": "construction_payment"}) for k, n in enumerate(counts)])
+    with stack.client() as client:
+        found = wait_for(lambda: alerts_for(client, gid))
+        assert len(found) == 1, f"{found}; see {stack.workdir}"
+        alert = found[0]
+        assert alert["kind"] == "group_incident" and alert["level"] == "red"
+        assert alert["raised_at"].startswith("2026-03-02T01:10:00"), alert["raised_at"]   # at the second count (UTC)
+        assert alert["reasons"][0]["detail"].startswith("from 35 to 80 people in 10 minutes")

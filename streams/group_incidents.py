@@ -1,0 +1,83 @@
+"""Group-incident alerts from the grid's gathering reports, for the stream worker and the backtest alike.
+
+Each gathering's successive headcounts go to
+:class:`detectors.group_incident.GatheringTracker`, which projects the
+headcount half an hour ahead. The street's wage-complaint surge over the past
+week (:class:`streams.complaint_surge.ComplaintSurgeTracker`) shifts that
+probability a little (:func:`detectors.group_incident.surge_prior`). A
+gathering projected to become large is alerted once, at once: an officer must
+never miss an escalation. No Faust import: the agent feeds events in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from detectors.engine import DecodedEvent, iso
+from detectors.evidence import WAGE_TOPICS
+from detectors.group_incident import GatheringTracker, surge_prior
+from detectors.levels import alert_id
+from streams.complaint_surge import ComplaintSurgeTracker
+
+RULES_VERSION = "group-growth-1"
+RED_AT = 0.8
+"""escalation probability from which the alert is red rather than yellow"""
+HANDLE_WITHIN = timedelta(hours=1)
+"""a gathering is handled on the spot, not within days"""
+
+
+@dataclass
+class GroupIncidentWatch:
+    surges: ComplaintSurgeTracker | None = None
+    """where the street's wage-complaint surge comes from; None leaves the headcount alone to decide"""
+    large: float = 100.0
+    threshold: float = 0.5
+    tracker: GatheringTracker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tracker = GatheringTracker(threshold=self.threshold, large=self.large)
+
+    def process(self, events: list[DecodedEvent]) -> list[dict[str, Any]]:
+        """Alerts for the gatherings in ``events`` that are now projected to become large (once each)."""
+        out = []
+        for ev in events:
+            if ev.data_class != "gathering_report":
+                continue
+            f = ev.fields
+            area = str(f["area_code"])
+            wage = f.get("cause") in WAGE_TOPICS  # a wage-complaint surge says nothing of buyers or creditors
+            stat = self.surges.area_statistic(area, ev.t) if self.surges is not None and wage else 0.0
+            prior = surge_prior(stat)
+            p, fire = self.tracker.observe(str(f["gathering_id"]), ev.t / 60.0, int(f["headcount"]), prior)
+            if fire:
+                out.append(self._alert(ev, p, stat, prior))
+        return out
+
+    def _alert(self, ev: DecodedEvent, p: float, stat: float, prior: float) -> dict[str, Any]:
+        f = ev.fields
+        gid, area, headcount = str(f["gathering_id"]), str(f["area_code"]), int(f["headcount"])
+        seq = self.tracker.counts[gid]
+        first_t, first_n = seq[0]
+        span = ev.t / 60.0 - first_t
+        growth = (f"from {first_n} to {headcount} people in {span:.0f} minutes" if len(seq) > 1
+                  else f"{headcount} people at the first count")
+        reasons = [{"signal": "gathering_growth", "label": "gathering growing",
+                    "contribution": round(p, 3), "detail": f"{growth} ({f.get('cause', 'other')})",
+                    "event_id": str(f["event_id"]), "event_time": ev.t}]
+        if prior > 0:
+            reasons.append({"signal": "complaint_surge", "label": "wage complaints surging in the street",
+                            "contribution": round(prior, 3),
+                            "detail": f"wage complaints in street {area[:9]} at p={10 ** -stat:.2g} in the past week",
+                            "event_id": "", "event_time": ev.t})
+        red = p >= RED_AT
+        return {
+            "alert_id": alert_id("group_incident", gid, iso(ev.t)),
+            "kind": "group_incident", "subject_id": gid, "subject_name": f"gathering in {area}",
+            "area_code": area, "level": "red" if red else "yellow", "level_rank": 3 if red else 2,
+            "status": "open", "score": round(p, 6), "workers_at_risk": headcount,
+            "expected_harm": round(p * max(headcount, self.large), 3), "reasons": reasons,
+            "episode_start": iso(ev.t), "raised_at": iso(ev.t), "changed_at": iso(ev.t),
+            "deadline": (datetime.fromtimestamp(ev.t, tz=timezone.utc) + HANDLE_WITHIN).isoformat(),
+            "rules_version": RULES_VERSION,
+        }

@@ -1,0 +1,60 @@
+"""Group-incident alerts from gathering reports, with the street's wage-complaint surge as a prior."""
+import numpy as np
+
+from detectors.engine import DecodedEvent
+from streams.complaint_surge import ComplaintSurgeTracker
+from streams.group_incidents import GroupIncidentWatch
+from tests.streams.test_complaint_surge import DAY, T0, complaints
+
+GRID = "330110001002003"
+
+
+def reports(gid: str, day: int, counts: list[int], cause: str = "wage", area: str = GRID) -> list[DecodedEvent]:
+    """Successive headcounts 10 minutes apart from 09:00 on ``day``."""
+    return [DecodedEvent("gathering_report", {"event_id": f"{gid}-{k}", "gathering_id": gid, "area_code": area,
+                                              "headcount": n, "cause": cause},
+                         T0 + day * DAY + 9 * 3600 + 600 * k) for k, n in enumerate(counts)]
+
+
+def surging_street() -> ComplaintSurgeTracker:
+    """Forty quiet days of wage complaints on the street, then three days far above them (closed by day 45)."""
+    rng = np.random.default_rng(7)
+    tracker = ComplaintSurgeTracker()
+    for d in range(40):
+        tracker.process(complaints(d, int(rng.poisson(3))))
+    for d in (40, 41, 42):
+        tracker.process(complaints(d, 25, prefix=f"s{d}-"))
+    tracker.process(complaints(45, 1, prefix="w"))
+    return tracker
+
+
+def test_the_seed_case_growth_is_one_red_alert_that_says_why():
+    watch = GroupIncidentWatch()
+    alerts = []
+    for ev in reports("g1", 10, [35, 80, 160, 320, 350]):
+        alerts += watch.process([ev])
+    assert len(alerts) == 1, "one alert per gathering, at once"
+    a = alerts[0]
+    assert a["kind"] == "group_incident" and a["level"] == "red" and a["area_code"] == GRID
+    assert a["reasons"][0]["detail"].startswith("from 35 to 80 people in 10 minutes")
+    assert a["raised_at"] < a["deadline"]
+
+
+def test_a_wage_complaint_surge_in_the_street_raises_a_borderline_gathering():
+    slow = [30, 36, 42]       # growing, but not fast enough on its own (p ≈ 0.25; 0.60 with the capped prior)
+    plain = GroupIncidentWatch().process(reports("g2", 45, slow))
+    surging = GroupIncidentWatch(surging_street()).process(reports("g2", 45, slow))
+    assert plain == []
+    assert len(surging) == 1
+    assert [r["signal"] for r in surging[0]["reasons"]] == ["gathering_growth", "complaint_surge"]
+    assert "330110001" in surging[0]["reasons"][1]["detail"]
+
+
+def test_the_surge_says_nothing_about_gatherings_of_another_cause_or_street():
+    slow = [30, 36, 42]
+    assert GroupIncidentWatch(surging_street()).process(reports("g3", 45, slow, cause="property_buyers")) == []
+    assert GroupIncidentWatch(surging_street()).process(reports("g4", 45, slow, area="330110002001001")) == []
+
+
+def test_a_flat_gathering_is_not_alerted_even_in_a_surging_street():
+    assert GroupIncidentWatch(surging_street()).process(reports("g5", 45, [30, 31, 30, 29])) == []
