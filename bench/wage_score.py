@@ -19,6 +19,24 @@ KEYS = ("alerts", "effective_warning_rate", "strict_warning_rate", "recall", "re
         "recall_lead_30d", "alerts_per_inspector_week", "outcomes")
 
 
+def reliability() -> list[dict]:
+    """Predicted against observed 90-day arrears, weekly snapshots of the default yuhang seed (not the fitted one)."""
+    import numpy as np
+
+    from detectors.calibrate import reliability_table
+    from detectors.engine import SIGNALS
+    from detectors.wage_score import ScoreParams, probability
+    from earlywarn.settings import DEFAULT_RULES
+    from rules.loader import load_rules
+    from simulators.calibration import snapshots
+
+    X, y, industries, _ = snapshots("yuhang", DEFAULT_RULES, progress=False)
+    rules = load_rules(DEFAULT_RULES)
+    p = probability(X, np.array([rules.industry_prior.get(i, 0.0) for i in industries]),
+                    ScoreParams.from_rules(rules, SIGNALS))
+    return reliability_table(p, y)
+
+
 def main() -> None:
     out = {"command": "python -m bench.wage_score",
            "rules_made_by": ["earlywarn fit --scenario yuhang --seed 777 --out F --version V",
@@ -35,6 +53,7 @@ def main() -> None:
               f"recall {d['recall']} recall_ns {d['recall_non_sudden']} lead {d['median_lead_days']} | baseline alerts "
               f"{b['alerts']} EWR {b['effective_warning_rate']} strict {b['strict_warning_rate']} recall {b['recall']}"
               f" | recall ceiling (non-sudden) {r['recall_ceiling']['non_sudden']}")
+    out["reliability_yuhang_untuned_seed"] = reliability()
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "wage_score.json").write_text(json.dumps(out, indent=2, default=str) + "\n")
 

@@ -78,3 +78,39 @@ def reliability_table(p: np.ndarray, y: np.ndarray, edges: tuple[float, ...] = (
             rows.append({"bin": f"{lo:.2f}-{min(hi, 1):.2f}", "n": int(sel.sum()),
                          "predicted": float(p[sel].mean()), "observed": float(y[sel].mean())})
     return rows
+
+
+def isotonic_knots(logit: np.ndarray, y: np.ndarray, max_knots: int = 24,
+                   floor: float = 1e-5) -> tuple[np.ndarray, np.ndarray]:
+    """A monotone map raw log-odds → observed frequency, as knots to interpolate between.
+
+    The isotonic (pool-adjacent-violators) fit of ``y`` on ``logit`` is a step
+    function; its steps are merged, in order, into at most ``max_knots``
+    groups, each summarised by its mean log-odds and its observed frequency.
+    Merging ordered steps keeps both sequences monotone.
+
+    >>> x = np.array([-3.0, -2.0, -1.0, 0.0, 1.0, 2.0])
+    >>> k, q = isotonic_knots(x, np.array([0, 0, 1, 0, 1, 1]))
+    >>> k.tolist(), q.tolist()
+    ([-2.5, -0.5, 1.5], [1e-05, 0.5, 0.99999])
+    """
+    from scipy.optimize import isotonic_regression
+
+    order = np.argsort(logit, kind="stable")
+    x = np.asarray(logit, dtype=float)[order]
+    fitted = isotonic_regression(np.asarray(y, dtype=float)[order]).x
+    cuts = np.flatnonzero(np.diff(fitted) > 0) + 1
+    blocks = np.split(np.arange(len(x)), cuts)
+    step = int(np.ceil(len(blocks) / max_knots))
+    knots, probs = [], []
+    for g in range(0, len(blocks), step):
+        idx = np.concatenate(blocks[g:g + step])
+        xm, pm = float(x[idx].mean()), float(fitted[idx].mean())
+        if knots and xm <= knots[-1]:      # equal log-odds split across steps: one knot
+            probs[-1] = max(probs[-1], pm)
+            continue
+        knots.append(xm)
+        probs.append(pm)
+    q = np.clip(np.maximum.accumulate(np.array(probs)), floor, 1.0 - floor)
+    return np.array(knots), q
+

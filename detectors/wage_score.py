@@ -37,6 +37,8 @@ class ScoreParams:
     labels: tuple[str, ...]
     signals: tuple[str, ...] = ()
     industry_prior: dict[str, float] | None = None
+    calibration: tuple[np.ndarray, np.ndarray] | None = None
+    """(raw log-odds knots, probabilities): a monotone recalibration, interpolated between knots"""
 
     @classmethod
     def from_rules(cls, rules: Any, signals: tuple[str, ...]) -> "ScoreParams":
@@ -51,6 +53,9 @@ class ScoreParams:
             labels=tuple(r.label for r in rs),
             signals=signals,
             industry_prior=dict(rules.industry_prior),
+            calibration=(None if getattr(rules, "calibration", None) is None else
+                         (np.array(rules.calibration.logit, dtype=float),
+                          np.array(rules.calibration.probability, dtype=float))),
         )
 
     def prior(self, industry: str | None) -> float:
@@ -89,7 +94,14 @@ def contributions(evidence: np.ndarray, p: ScoreParams) -> np.ndarray:
     return evidence * p.weights
 
 
+def raw_logit(evidence: np.ndarray, prior: np.ndarray | float, p: ScoreParams) -> np.ndarray:
+    """The model's log-odds before recalibration."""
+    return p.intercept + np.asarray(prior, dtype=float) + contributions(evidence, p).sum(axis=-1)
+
+
 def probability(evidence: np.ndarray, prior: np.ndarray | float, p: ScoreParams) -> np.ndarray:
-    """Calibrated probability of wage arrears within the horizon."""
-    logit = p.intercept + np.asarray(prior, dtype=float) + contributions(evidence, p).sum(axis=-1)
-    return 1.0 / (1.0 + np.exp(-logit))
+    """Calibrated probability of wage arrears within the horizon (monotone in every channel's evidence)."""
+    logit = raw_logit(evidence, prior, p)
+    if p.calibration is None:
+        return 1.0 / (1.0 + np.exp(-logit))
+    return np.interp(logit, *p.calibration)

@@ -51,6 +51,31 @@ class Deadlines(_Strict):
     red: float = Field(default=7, gt=0)
 
 
+class Calibration(_Strict):
+    """A monotone map from the model's raw log-odds to the probability observed on simulated truth.
+
+    Why: a logistic over saturating evidence ranks well but is too sure at the
+    top and too shy in the middle (the reliability table shows it); an isotonic
+    fit (``earlywarn fit``) corrects the numbers an inspector reads and the
+    expected harm, without changing the order of enterprises.
+    """
+
+    logit: list[float] = Field(min_length=2, description="raw log-odds knots, strictly increasing")
+    probability: list[float] = Field(min_length=2, description="calibrated probability at each knot, non-decreasing")
+
+    @model_validator(mode="after")
+    def _monotone(self) -> "Calibration":
+        if len(self.logit) != len(self.probability):
+            raise ValueError(f"logit has {len(self.logit)} knots but probability {len(self.probability)}")
+        if any(b <= a for a, b in zip(self.logit, self.logit[1:])):
+            raise ValueError("logit knots must be strictly increasing")
+        if any(b < a for a, b in zip(self.probability, self.probability[1:])):
+            raise ValueError("probability must not decrease from knot to knot")
+        if not all(0.0 < q < 1.0 for q in self.probability):
+            raise ValueError("every calibrated probability must lie strictly between 0 and 1")
+        return self
+
+
 class RuleFile(_Strict):
     version: str = Field(min_length=1, max_length=64)
     description: str = ""
@@ -61,6 +86,7 @@ class RuleFile(_Strict):
     hysteresis: float = Field(default=0.05, ge=0, lt=1, description="a level is left only below threshold − hysteresis")
     deadlines_days: Deadlines = Deadlines()
     horizon_days: int = Field(default=90, gt=0)
+    calibration: Calibration | None = Field(default=None, description="raw log-odds → probability; absent: the logistic")
 
     @model_validator(mode="after")
     def _known_signals(self) -> "RuleFile":

@@ -6,7 +6,9 @@ decayed to the end of the day and labelled from the truth as the backtest's
 strict rate counts a hit: is the enterprise in arrears now, or does an
 episode begin within the next 90 days? (An inspector who arrives during
 arrears confirms them; signals such as wage complaints mostly come then.) :func:`detectors.calibrate.fit_logistic`
-then fits non-negative weights and industry offsets; the evidence itself
+then fits non-negative weights and industry offsets, and an isotonic map from
+the fitted log-odds to the observed frequency (the rule file's
+``calibration``); the evidence itself
 (half-lives, caps, extractors) is unchanged, so a fitted file is a drop-in
 replacement. Judge the result with ``earlywarn backtest`` on *another* seed.
 """
@@ -20,10 +22,10 @@ import numpy as np
 import yaml
 from tqdm import tqdm
 
-from detectors.calibrate import fit_logistic, reliability_table
+from detectors.calibrate import fit_logistic, isotonic_knots, reliability_table
 from detectors.engine import SIGNALS, WageArrearsEngine
-from detectors.wage_score import ScoreParams, decay, probability
-from rules.loader import load_rules
+from detectors.wage_score import ScoreParams, decay, probability, raw_logit
+from rules.loader import load_rules, parse_rules
 from simulators.backtest import DAY, HORIZON_DAYS, TruthIndex, decode_log
 from simulators.generate import generate
 from simulators.scenario import load_scenario
@@ -79,10 +81,16 @@ def fit_rules(scenario: str, rules_path: Path, out: Path, version: str, progress
     data["industry_prior"] = {n: round(float(o), 4) for n, o in zip(names, fit.offsets)}
     for name, w in zip(SIGNALS, fit.weights):
         data["signals"][name]["weight"] = round(float(w), 4)
+    data.pop("calibration", None)
+    uncalibrated = ScoreParams.from_rules(parse_rules(yaml.safe_dump(data), "fitted weights"), SIGNALS)
+    offsets = np.array([data["industry_prior"].get(i, 0.0) for i in industries])
+    knots, probs = isotonic_knots(raw_logit(X, offsets, uncalibrated), y)
+    data["calibration"] = {"logit": [round(float(k), 4) for k in knots], "probability": [float(f"{q:.4g}") for q in probs]}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     fitted = load_rules(out)  # the written file must validate
-    p = probability(X, np.array([fitted.industry_prior.get(i, 0.0) for i in industries]),
-                    ScoreParams.from_rules(fitted, SIGNALS))
-    return {"rules": str(out), "snapshots": int(fit.n), "positives": int(y.sum()), "log_loss": fit.log_loss,
+    params = ScoreParams.from_rules(fitted, SIGNALS)
+    p = probability(X, offsets, params)
+    raw = 1.0 / (1.0 + np.exp(-raw_logit(X, offsets, params)))
+    return {"reliability_before_calibration": reliability_table(raw, y), "rules": str(out), "snapshots": int(fit.n), "positives": int(y.sum()), "log_loss": fit.log_loss,
             "weights": dict(zip(SIGNALS, map(float, fit.weights))), "reliability": reliability_table(p, y)}

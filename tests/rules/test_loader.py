@@ -38,6 +38,12 @@ _DELETE = object()
     (_set("verzion", "x"), "verzion: Extra inputs are not permitted"),
     (_set("signals.petitions", _DELETE), "signal(s) ['petitions'] missing"),
     (_set("hysteresis", 0.5), "hysteresis 0.5 must be below the blue threshold"),
+    (_set("calibration", {"logit": [-5.0, -1.0, 2.0], "probability": [0.01, 0.3, 0.2]}),
+     "calibration: Value error, probability must not decrease from knot to knot"),
+    (_set("calibration", {"logit": [-5.0, -5.0], "probability": [0.01, 0.3]}),
+     "calibration: Value error, logit knots must be strictly increasing"),
+    (_set("calibration", {"logit": [-5.0, 1.0], "probability": [0.0, 0.3]}),
+     "every calibrated probability must lie strictly between 0 and 1"),
 ])
 def test_bad_rule_file_is_refused_with_a_precise_message(edit, needle):
     data = edit(yaml.safe_load(DEFAULT_RULES.read_text()))
