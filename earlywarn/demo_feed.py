@@ -43,7 +43,7 @@ def months(n_enterprises: int = 300, n_months: int = 8, distressed_share: float 
     info = {e: (rng.choice(INDUSTRIES), f"{DISTRICT}{rng.randint(1, 9):03d}{rng.randint(1, 20):03d}{rng.randint(1, 30):03d}",
                 rng.randint(5, 400)) for e in ids}
     distressed = set(rng.sample(ids, int(n_enterprises * distressed_share)))
-    onset = {e: rng.randint(0, n_months // 2) for e in distressed}
+    onset = {e: rng.randint(0, n_months // 2) for e in sorted(distressed)}  # sorted: set order varies by process
     serial = 0
 
     def rec(event: Event, key: str) -> FeedRecord:
@@ -86,13 +86,15 @@ def months(n_enterprises: int = 300, n_months: int = 8, distressed_share: float 
             if kind == "json":
                 batch.append(FeedRecord(WaterArrears.topic(), b"", b'{"event_id": "broken', malformed=True))
             else:
-                good = json.loads(batch[-1].value) if batch else {}
-                good = dict(good, event_id=next_id("bad"))
+                source = next((r for r in reversed(batch) if not r.malformed), None)  # spoil a good record
+                if source is None:
+                    continue
+                good = dict(json.loads(source.value), event_id=next_id("bad"))
                 if kind == "uscc" and "enterprise_id" in good and good["enterprise_id"]:
                     good["enterprise_id"] = good["enterprise_id"][:-1] + ("0" if good["enterprise_id"][-1] != "0" else "1")
                 else:
                     good["occurred_at"] = "2026-01-01T09:00:00"
-                batch.append(FeedRecord(batch[-1].topic, b"", json.dumps(good).encode(), malformed=True))
+                batch.append(FeedRecord(source.topic, b"", json.dumps(good).encode(), malformed=True))
         rng.shuffle(batch)
         if m == 0:  # the registry must arrive before the first reports of its enterprises
             batch.sort(key=lambda r: r.topic != EnterpriseRecord.topic())
