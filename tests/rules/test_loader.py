@@ -87,3 +87,16 @@ def test_watcher_swaps_good_files_and_keeps_running_rules_on_bad_ones(tmp_path):
     assert watcher.poll() is True
     assert watcher.rules.version == "v-next" and watcher.rules.thresholds.red == 0.80
     assert watcher.last_error is None
+
+
+def test_the_rule_file_guide_names_every_field_and_signal():
+    from pathlib import Path
+
+    from detectors.evidence import SIGNALS
+    from rules.schema import RuleFile
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
+    for name in RuleFile.model_fields:
+        assert f"`{name}" in guide, name
+    for signal in SIGNALS:
+        assert f"`{signal}`" in guide, signal
