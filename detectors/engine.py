@@ -20,7 +20,6 @@ from detectors.named_surge import observe as observe_named
 from detectors.wage_score import ScoreParams
 
 
-
 @dataclass(frozen=True, slots=True)
 class DecodedEvent:
     """A validated event as the engine sees it: its class, JSON fields and event time."""

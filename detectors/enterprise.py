@@ -75,7 +75,7 @@ class EnterpriseState:
                    level=int(d.get("lvl", 0)), announced=int(d.get("ann", 0)), episode_start=d.get("ep"),
                    recent_ids=deque(d.get("ids", []), maxlen=dedup),
                    behind={k: (v[0], v[1], float(v[2])) for k, v in d.get("why", {}).items()},
-                named=NamedSurge.from_dict(d["cs"]) if "cs" in d else None)
+                   named=NamedSurge.from_dict(d["cs"]) if "cs" in d else None)
 
 
 @dataclass(frozen=True)

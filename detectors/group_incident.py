@@ -49,7 +49,8 @@ def surge_prior(statistic: float, per_unit: float = 0.15, cap: float = 10.0) -> 
     ``statistic`` is the combined surge score's −log10 p (:mod:`detectors.surge`)
     over the last days; an alarm-level surge (p = 0.001) adds 0.45, the
     cap 1.5. Small on purpose: the street's complaints are a weak precursor
-    (bench/results/group_incidents.json measures it), the headcount a strong one.
+    (the backtest's ``group_incidents`` beside ``headcount_only`` measures it),
+    the headcount a strong one.
 
     >>> surge_prior(0.0), surge_prior(3.0), surge_prior(float("inf"))
     (0.0, 0.45, 1.5)

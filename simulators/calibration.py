@@ -92,5 +92,6 @@ def fit_rules(scenario: str, rules_path: Path, out: Path, version: str, progress
     params = ScoreParams.from_rules(fitted, SIGNALS)
     p = probability(X, offsets, params)
     raw = 1.0 / (1.0 + np.exp(-raw_logit(X, offsets, params)))
-    return {"reliability_before_calibration": reliability_table(raw, y), "rules": str(out), "snapshots": int(fit.n), "positives": int(y.sum()), "log_loss": fit.log_loss,
+    return {"rules": str(out), "snapshots": int(fit.n), "positives": int(y.sum()), "log_loss": fit.log_loss,
+            "reliability_before_calibration": reliability_table(raw, y),
             "weights": dict(zip(SIGNALS, map(float, fit.weights))), "reliability": reliability_table(p, y)}

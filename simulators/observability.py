@@ -16,10 +16,8 @@ from typing import Any
 
 from detectors.engine import DecodedEvent
 from detectors.evidence import extract
+from simulators.backtest import DAY, HORIZON_DAYS
 from simulators.truth import Truth, epoch0
-
-DAY = 86400.0
-HORIZON_DAYS = 90.0
 
 
 @dataclass
