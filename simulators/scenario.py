@@ -37,6 +37,13 @@ FAULT_SOURCES: tuple[str, ...] = (
 )
 
 
+def _known_industries(v: dict[str, float]) -> None:
+    """Refuse a per-industry table that names an industry the simulator does not have."""
+    unknown = sorted(set(v) - set(INDUSTRIES))
+    if unknown:
+        raise ValueError(f"unknown industry {unknown[0]!r}; known: {list(INDUSTRIES)}")
+
+
 class ScenarioError(ValueError):
     """A scenario file that cannot be read or fails its schema."""
 
@@ -72,9 +79,7 @@ class Arrears(_Strict):
     @field_validator("industry_risk")
     @classmethod
     def _industries(cls, v: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(v) - set(INDUSTRIES))
-        if unknown:
-            raise ValueError(f"unknown industry {unknown[0]!r}; known: {list(INDUSTRIES)}")
+        _known_industries(v)
         if any(x < 0 for x in v.values()):
             raise ValueError("industry risk multipliers must be ≥ 0")
         return v
@@ -158,9 +163,7 @@ class Scenario(_Strict):
     @field_validator("industry_mix")
     @classmethod
     def _mix(cls, v: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(v) - set(INDUSTRIES))
-        if unknown:
-            raise ValueError(f"unknown industry {unknown[0]!r}; known: {list(INDUSTRIES)}")
+        _known_industries(v)
         if any(x < 0 for x in v.values()) or sum(v.values()) <= 0:
             raise ValueError("shares must be ≥ 0 and not all zero")
         return v
