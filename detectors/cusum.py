@@ -42,6 +42,8 @@ MIN_MU = 0.2  # a zero baseline would make any single case infinitely surprising
 def nb_llr(x: np.ndarray | float, mu0: np.ndarray | float, alpha: np.ndarray | float,
            kappa: float) -> np.ndarray | float:
     """Log-likelihood ratio NB(kappa*mu0) vs NB(mu0) for count(s) ``x``."""
+    if isinstance(x, float) and isinstance(mu0, float) and isinstance(alpha, float):
+        return _nb_llr_one(x, mu0, alpha, kappa)
     mu0 = np.maximum(mu0, MIN_MU)
     mu1 = kappa * mu0
     alpha = np.asarray(alpha, dtype=float)
@@ -54,8 +56,24 @@ def nb_llr(x: np.ndarray | float, mu0: np.ndarray | float, alpha: np.ndarray | f
     return out if out.ndim else float(out)
 
 
+def _nb_llr_one(x: float, mu0: float, alpha: float, kappa: float) -> float:
+    """:func:`nb_llr` for one count, in plain floats (the streaming path, called per bucket)."""
+    mu0 = max(mu0, MIN_MU)
+    mu1 = kappa * mu0
+    if alpha > 1e-8:
+        r = 1.0 / alpha
+        return x * math.log(mu1 * (r + mu0) / (mu0 * (r + mu1))) + r * math.log((r + mu0) / (r + mu1))
+    return x * math.log(kappa) - (mu1 - mu0)
+
+
 def dispersion(mean: float | np.ndarray, var: float | np.ndarray) -> float | np.ndarray:
     """Moment estimate of the NB ``alpha``: (var - mean) / mean², at least 0."""
+    if isinstance(mean, float) and isinstance(var, float):
+        try:
+            a = (var - mean) / (mean * mean)
+        except (ZeroDivisionError, OverflowError):
+            return 0.0
+        return max(a, 0.0) if math.isfinite(a) else 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         a = (np.asarray(var) - mean) / np.square(mean)
     a = np.where(np.isfinite(a), np.maximum(a, 0.0), 0.0)

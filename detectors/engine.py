@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 from detectors.enterprise import EnterpriseState, StepResult, reasons, step
@@ -60,7 +61,9 @@ class EngineOutput:
     duplicates: int = 0
 
 
+@lru_cache(maxsize=4096)
 def iso(t: float) -> str:
+    """Event time as ISO 8601 UTC (cached: monthly reports share a handful of instants)."""
     return datetime.fromtimestamp(t, tz=timezone.utc).isoformat()
 
 

@@ -23,7 +23,13 @@ _PREFIX = {"wage_arrears": "wa", "group_incident": "gi", "complaint_surge": "cs"
 
 def next_level(level: np.ndarray | int, score: np.ndarray | float,
                thresholds: tuple[float, float, float], hysteresis: float) -> np.ndarray:
-    """The level after observing ``score`` when at ``level`` (vectorised)."""
+    """The level after observing ``score`` when at ``level`` (vectorised; plain ints in, an int out)."""
+    if isinstance(level, int) and isinstance(score, float):
+        out = 0
+        for k, thr in enumerate(thresholds, start=1):
+            if score >= (thr - hysteresis if level >= k else thr):
+                out = k
+        return out
     level = np.asarray(level)
     score = np.asarray(score, dtype=float)
     out = np.zeros(np.broadcast(level, score).shape, dtype=np.int8)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from detectors.base import Result
-from detectors.surge import SurgeConfig, SurgeState, update_surge
+from detectors.surge import SurgeConfig, SurgeState, advance, update_surge
 
 WEEK = 7 * 86400.0
 CONFIG = SurgeConfig(baseline=7, cusum_window=8, cusum_guard=1, components=("c1", "c2", "cusum"), min_sigma=0.5)
@@ -68,9 +68,9 @@ def observe(series: NamedSurge | None, t: float, n: int) -> tuple[NamedSurge, Re
     s = series or _fresh(week)
     state, count = s.state, s.count
     if week > s.week:
-        closes = min(week - s.week, len(state.ring) + 1)
-        for k in range(closes):  # the open week, then quiet weeks as zeros
-            state, _ = update_surge(state, count if k == 0 else 0, float(s.week + k))
+        # close the open week, then the quiet weeks since as zeros (beyond a full ring they change nothing)
+        quiet = min(week - s.week, len(state.ring) + 1) - 1
+        state = advance(state, [count] + [0] * quiet, float(s.week + quiet))
         count = 0
     else:
         week = s.week

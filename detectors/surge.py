@@ -106,12 +106,14 @@ class SurgeState:
     pos: int = 0  # index where the next count goes
     cusum: float = 0.0
     last_at: float | None = None
-    _lags: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    _lags: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
+    """the config's reference lags as plain tuples: per update, Python arithmetic on a few dozen
+    numbers is several times faster than numpy's per-call overhead"""
 
     @classmethod
     def new(cls, config: SurgeConfig | None = None) -> "SurgeState":
         cfg = config or SurgeConfig()
-        return cls(cfg, np.full(cfg.history_length(), np.nan), _lags=cfg.lags())
+        return cls(cfg, np.full(cfg.history_length(), np.nan), _lags=_plain_lags(cfg))
 
     def to_dict(self) -> dict:
         """Plain data for a changelogged table (config is kept by the caller)."""
@@ -120,17 +122,21 @@ class SurgeState:
     @classmethod
     def from_dict(cls, config: SurgeConfig, d: dict) -> "SurgeState":
         return cls(config, np.array(d["ring"], dtype=float), d["pos"], d["cusum"], d["last_at"],
-                   _lags=config.lags())
+                   _lags=_plain_lags(config))
 
 
-def _stats(ref: np.ndarray) -> tuple[float, float]:
-    ref = ref[~np.isnan(ref)]
-    n = ref.size
+def _plain_lags(cfg: SurgeConfig) -> dict[str, tuple[int, ...]]:
+    return {name: tuple(int(x) for x in lag) for name, lag in cfg.lags().items()}
+
+
+def _stats(ref: list[float]) -> tuple[float, float]:
+    """Mean and sample sd of the non-missing reference counts (NaN when fewer than three)."""
+    ref = [x for x in ref if x == x]
+    n = len(ref)
     if n < 3:
         return math.nan, math.nan
-    mean = float(ref.sum()) / n
-    d = ref - mean
-    return mean, math.sqrt(float(d @ d) / (n - 1))
+    mean = sum(ref) / n
+    return mean, math.sqrt(sum((x - mean) * (x - mean) for x in ref) / (n - 1))
 
 
 def _log_z_tail(x: float, mean: float, sd: float) -> float:
@@ -154,51 +160,85 @@ def update_surge(state: SurgeState, count: float | None, at: float) -> tuple[Sur
     filled as missing.
     """
     cfg = state.config
-    ring = state.ring.copy()
+    ring = state.ring.tolist()
     size = len(ring)
     pos = state.pos
     if cfg.bucket_seconds and state.last_at is not None:
         skipped = int(round((at - state.last_at) / cfg.bucket_seconds)) - 1
         for _ in range(min(max(skipped, 0), size)):
-            ring[pos] = np.nan
+            ring[pos] = math.nan
             pos = (pos + 1) % size
     x = math.nan if count is None else float(count)
-    lags = state._lags or cfg.lags()
     tails: dict[str, float] = {}
     expected: dict[str, float] = {}
-    s = state.cusum
+    pos, s = _push(cfg, state._lags or _plain_lags(cfg), ring, pos, state.cusum, x, tails, expected)
+    new = SurgeState(cfg, np.array(ring), pos, s, at, _lags=state._lags)
+    if not tails:
+        return new, Result(score=math.nan, alarm=False, expected=math.nan)
+    driver = min(tails, key=tails.__getitem__)
+    logp = min(0.0, math.log(len(tails)) + tails[driver])
+    p = math.exp(logp)
+    alarm = p < cfg.alpha
+    reasons = ()
+    if alarm:
+        reasons = (f"{driver}: count {x:g} vs expected {expected[driver]:.3g} (p={math.exp(tails[driver]):.2g})",)
+    return new, Result(score=1.0 - p, alarm=alarm, expected=expected[driver],
+                       statistic=-logp / math.log(10), reasons=reasons)
+
+
+def advance(state: SurgeState, counts: Sequence[float], at: float) -> SurgeState:
+    """Store several buckets in a row without scoring them (``at``: the last one's start).
+
+    Why: closing a run of quiet weeks needs only the ring and the CUSUM sum;
+    skipping the EARS tails makes that several times cheaper, and the state
+    is exactly what :func:`update_surge` bucket by bucket would leave.
+    """
+    cfg = state.config
+    ring = state.ring.tolist()
+    pos, s = state.pos, state.cusum
+    lags = state._lags or _plain_lags(cfg)
+    for k, count in enumerate(counts):
+        if s == 0.0 and cfg.kappa > 1 and not any(counts[k:]):
+            # a zero count can only lower the chart (its llr is negative when kappa > 1), so from a
+            # chart at 0 the remaining zeros just go into the ring
+            for _ in range(min(len(counts) - k, len(ring))):
+                ring[pos] = 0.0
+                pos = (pos + 1) % len(ring)
+            pos = (pos + max(0, len(counts) - k - len(ring))) % len(ring)
+            break
+        pos, s = _push(cfg, lags, ring, pos, s, float(count), None, None)
+    return SurgeState(state.config, np.array(ring), pos, s, at, _lags=state._lags)
+
+
+def _push(cfg: SurgeConfig, lags: dict[str, tuple[int, ...]], ring: list[float], pos: int, s: float, x: float,
+          tails: dict[str, float] | None, expected: dict[str, float] | None) -> tuple[int, float]:
+    """Judge ``x`` against the ring, step the CUSUM, store ``x``: the next position and CUSUM sum.
+
+    Fills ``tails`` (log tail probability per component) and ``expected``
+    when given; without them only the CUSUM, which carries state, is computed.
+    """
+    size = len(ring)
     if not math.isnan(x):
         for name, lag in lags.items():
-            mean, sd = _stats(ring[(pos - lag) % size])
+            if tails is None and name != "cusum":
+                continue
+            mean, sd = _stats([ring[(pos - k) % size] for k in lag])
             if name == "cusum":
                 if math.isnan(mean):
                     continue
-                a = dispersion(mean, sd * sd)
-                s = max(0.0, s + float(nb_llr(x, mean, a, cfg.kappa)))
-                tails[name] = -s
-                expected[name] = mean
+                s = max(0.0, s + float(nb_llr(x, mean, dispersion(mean, sd * sd), cfg.kappa)))
+                if tails is not None:
+                    tails[name] = -s
+                    expected[name] = mean
+                if s > cfg.h:
+                    s = 0.0  # restart the chart after its own alarm, as R does
             else:
                 logp = _log_z_tail(x, mean, max(sd, cfg.min_sigma))
                 if not math.isnan(logp):
                     tails[name] = logp
                     expected[name] = mean
     ring[pos] = x
-    pos = (pos + 1) % size
-    if not tails:
-        new = replace(state, ring=ring, pos=pos, cusum=s, last_at=at)
-        return new, Result(score=math.nan, alarm=False, expected=math.nan)
-    driver = min(tails, key=tails.__getitem__)
-    logp = min(0.0, math.log(len(tails)) + tails[driver])
-    p = math.exp(logp)
-    alarm = p < cfg.alpha
-    if "cusum" in tails and s > cfg.h:
-        s = 0.0  # restart the chart after its own alarm, as R does
-    reasons = ()
-    if alarm:
-        reasons = (f"{driver}: count {x:g} vs expected {expected[driver]:.3g} (p={math.exp(tails[driver]):.2g})",)
-    new = replace(state, ring=ring, pos=pos, cusum=s, last_at=at)
-    return new, Result(score=1.0 - p, alarm=alarm, expected=expected[driver],
-                       statistic=-logp / math.log(10), reasons=reasons)
+    return (pos + 1) % size, s
 
 
 def combined_batch(values: np.ndarray, timestamps: Sequence[float] | None = None,
