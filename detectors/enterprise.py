@@ -49,6 +49,8 @@ class EnterpriseState:
     """signal → (event id, plain words, event time) of the latest event behind it."""
     named: NamedSurge | None = None
     """weekly wage complaints naming the enterprise; None until it is first named (most never are)"""
+    published: tuple[float, str] | None = None
+    """(score, level) last put on the risk-score feed; the stream publishes only material changes"""
 
     @classmethod
     def new(cls, n_signals: int, dedup: int = 256) -> "EnterpriseState":
@@ -66,7 +68,8 @@ class EnterpriseState:
                 "area": self.area_code, "emp": self.employees, "name": self.name, "lvl": self.level,
                 "ann": self.announced, "ep": self.episode_start, "ids": list(self.recent_ids),
                 "why": {k: list(v) for k, v in self.behind.items()},
-                **({"cs": self.named.to_dict()} if self.named else {})}
+                **({"cs": self.named.to_dict()} if self.named else {}),
+                **({"pub": list(self.published)} if self.published else {})}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], dedup: int = 256) -> "EnterpriseState":
@@ -75,7 +78,8 @@ class EnterpriseState:
                    level=int(d.get("lvl", 0)), announced=int(d.get("ann", 0)), episode_start=d.get("ep"),
                    recent_ids=deque(d.get("ids", []), maxlen=dedup),
                    behind={k: (v[0], v[1], float(v[2])) for k, v in d.get("why", {}).items()},
-                   named=NamedSurge.from_dict(d["cs"]) if "cs" in d else None)
+                   named=NamedSurge.from_dict(d["cs"]) if "cs" in d else None,
+                   published=(float(d["pub"][0]), str(d["pub"][1])) if "pub" in d else None)
 
 
 @dataclass(frozen=True)

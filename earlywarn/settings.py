@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     batch_within: float = Field(default=0.5, gt=0, description="seconds to wait to fill a micro-batch")
     topic_partitions: int = Field(default=1, ge=1)
     dedup_per_enterprise: int = Field(default=256, ge=8, description="recent event ids kept per enterprise")
+    score_feed_min_change: float = Field(
+        default=0.005, ge=0, le=1, description="publish an enterprise's score on ew.risk-scores only when it moved "
+        "by at least this much (or its level changed) since last published; 0 = every update")
     metrics_port: int = Field(default=0, ge=0, le=65535, description="worker /metrics port; 0 = off")
     log_level: str = Field(default="warn", pattern="^(crit|error|warn|info|debug)$")
 

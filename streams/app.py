@@ -4,7 +4,7 @@ One agent consumes every source topic in micro-batches (Faust's cost is per
 message, DESIGN §7), decodes and validates each record, sends bad ones to the
 dead-letter topic, runs the wage-arrears engine over the batch touching each
 enterprise's state once, counts complaints for surges and follows gatherings,
-and sends score updates and alerts. Delivery is
+and sends alerts and the material score changes. Delivery is
 at-least-once; duplicate event ids are skipped by the engine, and alert ids
 are deterministic, so every downstream sink can upsert.
 """
@@ -24,6 +24,7 @@ from streams import metrics
 from streams.complaint_surge import ComplaintSurgeTracker
 from streams.decode import DeadLetter, decode_many
 from streams.group_incidents import GroupIncidentWatch
+from streams.score_feed import material
 from streams.topics import ALERTS, DEAD_LETTER, RISK_SCORES, SOURCE_TOPICS
 
 log = logging.getLogger(__name__)
@@ -104,11 +105,13 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                 metrics.ENGINE_ERRORS.inc()
                 continue
             metrics.DUPLICATES.inc(out.duplicates)
+            latest = {u["enterprise_id"]: u for u in out.score_updates}  # one update per enterprise per batch
+            feed = [u for eid, u in latest.items()
+                    if material(out.touched[eid], u, settings.score_feed_min_change)]
             for enterprise_id, state in out.touched.items():
                 states[enterprise_id] = state.to_dict()
-            latest = {u["enterprise_id"]: u for u in out.score_updates}  # one update per enterprise per batch
-            for enterprise_id, update in latest.items():
-                await scores.send(key=enterprise_id.encode(), value=update)
+            for update in feed:
+                await scores.send(key=update["enterprise_id"].encode(), value=update)
             for alert in out.alerts + area_alerts:
                 metrics.ALERTS_OUT.labels(level=alert["level"]).inc()
                 await alerts.send(key=alert["alert_id"].encode(), value=alert)

@@ -8,7 +8,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
 from earlywarn.identifiers import make_uscc
-from streams.topics import DEAD_LETTER
+from streams.topics import DEAD_LETTER, RISK_SCORES
 
 pytestmark = pytest.mark.e2e
 
@@ -92,6 +92,14 @@ def test_events_in_alert_out_dead_letters_and_replay(stack):
         reasons = " | ".join(d["error"] for d in ours)
         assert "not JSON" in reasons and "time zone" in reasons and "check character" in reasons
         assert all(d["offset"] >= 0 and d["partition"] == 0 for d in ours)
+
+        # the risk-score feed carries the enterprise's material changes, ending at its red level
+        consumer = KafkaConsumer(RISK_SCORES, bootstrap_servers=stack.bootstrap, auto_offset_reset="earliest",
+                                 group_id=None, consumer_timeout_ms=3000)
+        feed = [json.loads(m.value) for m in consumer if m.key == enterprise.encode()]
+        consumer.close()
+        assert feed and feed[-1]["level"] == "red" and feed[-1]["rules_version"] == alert["rules_version"]
+        assert all(b["level"] != a["level"] or abs(b["score"] - a["score"]) >= 0.005 for a, b in zip(feed, feed[1:]))
 
         # replaying the same batch creates no duplicate alert
         before = client.get("/alerts", params={"limit": 1000}).json()["total"]
