@@ -10,6 +10,7 @@ STEPS = [
     ["bench.stream_throughput", "--events", "100000", "--enterprises", "10000", "--runs", "3"],
     ["bench.stream_throughput", "--events", "100000", "--enterprises", "10000", "--runs", "3", "--bulk", "200"],
     ["bench.backtest_yuhang"],
+    ["bench.backtest_yuhang", "--enterprises", "250000"],
     ["bench.wage_score"],
 ]
 
