@@ -9,6 +9,7 @@ STEPS = [
     ["bench.surge_throughput"],
     ["bench.stream_throughput", "--events", "100000", "--enterprises", "10000", "--runs", "3"],
     ["bench.stream_throughput", "--events", "100000", "--enterprises", "10000", "--runs", "3", "--bulk", "200"],
+    ["bench.alert_latency", "--alerts", "60", "--rate", "300"],
     ["bench.backtest_yuhang"],
     ["bench.backtest_yuhang", "--enterprises", "250000"],
     ["bench.wage_score"],

@@ -110,7 +110,8 @@ async def raw_consume(bootstrap: str, topics: list[str], n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def worker_rate(bootstrap: str, n: int, run: int, workdir: Path) -> float:
+def start_worker(bootstrap: str, run: int, workdir: Path) -> tuple[subprocess.Popen, int]:
+    """The real worker in its own process, as deployed; returns it and its /metrics port."""
     from streams.broker import free_port
 
     port = free_port()
@@ -119,12 +120,17 @@ def worker_rate(bootstrap: str, n: int, run: int, workdir: Path) -> float:
                EW_DATA_DIR=str(workdir / f"w{run}"), EW_LOG_LEVEL="error")
     log = open(workdir / f"worker{run}.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "earlywarn.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    return proc, port
+
+
+def worker_rate(bootstrap: str, n: int, run: int, workdir: Path) -> float:
+    proc, port = start_worker(bootstrap, run, workdir)
     try:
         start = None
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"worker exited {proc.returncode}, see {workdir}/worker{run}.log")
-            count = _events_in(port)
+            count = events_in(port)
             now = time.perf_counter()
             if count > 0 and start is None:
                 start, first = now, count
@@ -136,7 +142,7 @@ def worker_rate(bootstrap: str, n: int, run: int, workdir: Path) -> float:
         proc.wait(timeout=20)
 
 
-def _events_in(port: int) -> int:
+def events_in(port: int) -> int:
     try:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1).text
     except httpx.HTTPError:
