@@ -21,27 +21,7 @@ import uuid
 from pathlib import Path
 
 from bench.stream_throughput import RESULTS, events_in, make_events, start_worker
-
-T = "2026-0{m}-01T09:00:00+08:00"
-
-
-def sliding(enterprise: str, run: str) -> list[tuple[str, dict]]:
-    """An enterprise whose water, social-insurance and complaint records cross red within six months."""
-    out = [("ew.enterprise_registry", {"event_id": f"{run}-reg", "occurred_at": T.format(m=1), "enterprise_id": enterprise,
-                                       "name": "Bench Build Co", "industry": "construction",
-                                       "area_code": "330110001002003", "employees": 150})]
-    for m in range(1, 7):
-        out += [
-            ("ew.water_arrears", {"event_id": f"{run}-w{m}", "occurred_at": T.format(m=m), "enterprise_id": enterprise,
-                                  "months_overdue": m, "overdue_amount": 3000.0 * m, "usual_monthly_bill": 3000.0}),
-            ("ew.social_insurance_arrears", {"event_id": f"{run}-s{m}", "occurred_at": T.format(m=m),
-                                             "enterprise_id": enterprise, "months_unpaid": m, "amount_owed": 9e4 * m,
-                                             "insured_headcount": 150, "paid_headcount": max(10, 150 - 25 * m)}),
-            ("ew.hotline_complaint", {"event_id": f"{run}-c{m}", "occurred_at": T.format(m=m), "enterprise_id": enterprise,
-                                      "area_code": "330110001002003", "topic": "wage"}),
-        ]
-    return out
-
+from earlywarn.samples import sliding_into_arrears
 
 def percentile(xs: list[float], q: float) -> float:
     return statistics.quantiles(xs, n=100, method="inclusive")[int(q) - 1] if len(xs) > 1 else xs[0]
@@ -110,7 +90,7 @@ def main() -> None:
             time.sleep(3)  # background traffic is flowing
             for i in range(args.alerts):
                 enterprise = make_uscc("91330110LT" + f"{uuid.uuid4().int % 10**7:07d}")
-                for topic, value in sliding(enterprise, uuid.uuid4().hex[:8]):
+                for topic, value in sliding_into_arrears(enterprise, uuid.uuid4().hex[:8], "Bench Build Co"):
                     producer.send(topic, json.dumps(value).encode())
                 producer.flush()
                 sent[enterprise] = time.perf_counter()

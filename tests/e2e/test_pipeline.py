@@ -8,28 +8,10 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
 from earlywarn.identifiers import make_uscc
+from earlywarn.samples import sliding_into_arrears
 from streams.topics import DEAD_LETTER, RISK_SCORES
 
 pytestmark = pytest.mark.e2e
-
-T = "2026-0{m}-01T09:00:00+08:00"
-
-
-def events_for(enterprise: str, run: str) -> list[tuple[str, dict]]:
-    out = [("ew.enterprise_registry", {"event_id": f"{run}-reg", "occurred_at": T.format(m=1), "enterprise_id": enterprise,
-                                       "name": "Test Build Co", "industry": "construction",
-                                       "area_code": "330110001002003", "employees": 150})]
-    for m in range(1, 7):
-        out += [
-            ("ew.water_arrears", {"event_id": f"{run}-w{m}", "occurred_at": T.format(m=m), "enterprise_id": enterprise,
-                                  "months_overdue": m, "overdue_amount": 3000.0 * m, "usual_monthly_bill": 3000.0}),
-            ("ew.social_insurance_arrears", {"event_id": f"{run}-s{m}", "occurred_at": T.format(m=m),
-                                             "enterprise_id": enterprise, "months_unpaid": m, "amount_owed": 9e4 * m,
-                                             "insured_headcount": 150, "paid_headcount": max(10, 150 - 25 * m)}),
-            ("ew.hotline_complaint", {"event_id": f"{run}-c{m}", "occurred_at": T.format(m=m), "enterprise_id": enterprise,
-                                      "area_code": "330110001002003", "topic": "wage"}),
-        ]
-    return out
 
 
 def bad_records(run: str) -> list[tuple[str, bytes]]:
@@ -70,7 +52,7 @@ def test_events_in_alert_out_dead_letters_and_replay(stack):
     enterprise = make_uscc("91330110MA2" + uuid.uuid4().hex[:6].upper().replace("I", "1").replace("O", "0")
                            .replace("Z", "2").replace("S", "5").replace("V", "4"))
     run = uuid.uuid4().hex[:8]
-    good = events_for(enterprise, run)
+    good = sliding_into_arrears(enterprise, run)
     bad = bad_records(run)
     send(stack.bootstrap, good + bad)
 
