@@ -22,7 +22,7 @@ from pathlib import Path
 
 from simulators.commands import backtest
 
-from simulators.scenario import load_scenario
+from simulators.world.scenario import load_scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

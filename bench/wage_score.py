@@ -28,7 +28,7 @@ def reliability() -> list[dict]:
     from detectors.wage_score import ScoreParams, probability
     from earlywarn.settings import DEFAULT_RULES
     from rules.loader import load_rules
-    from simulators.calibration import snapshots
+    from simulators.evaluation.fit import snapshots
 
     X, y, industries, _ = snapshots("yuhang", DEFAULT_RULES, progress=False)
     rules = load_rules(DEFAULT_RULES)

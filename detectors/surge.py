@@ -44,7 +44,7 @@ import numpy as np
 from scipy.special import log_ndtr
 
 from detectors.base import Result, SeriesResult
-from detectors.cusum import MIN_MU, cusum_score, dispersion, nb_cusum_batch, nb_llr
+from detectors.cusum import dispersion, nb_cusum_batch, nb_llr
 from detectors.ears import ears_batch
 from detectors.seasonal import infer_period, ref_stats_at, seasonal_lags
 

@@ -106,7 +106,7 @@ _register_tools()
 
 
 @app.command()
-def simulate(scenario: str = typer.Option(..., help="scenario name (simulators/scenarios/NAME.yaml) or a YAML path"),
+def simulate(scenario: str = typer.Option(..., help="scenario name (simulators/world/scenarios/NAME.yaml) or a YAML path"),
              out: Optional[Path] = typer.Option(None, file_okay=False, help="write events.jsonl and truth.json here"),
              to_kafka: bool = typer.Option(False, "--to-kafka", help="send the events to EW_KAFKA_BROKER"),
              speed: float = typer.Option(0.0, min=0, help="simulated seconds per real second (0 = as fast as possible)"),
@@ -157,13 +157,13 @@ def replay(events: Path = typer.Option(..., help="recorded event log: a .jsonl[.
                                        "(docs/event-log.md)"),
            speed: float = typer.Option(0.0, min=0, help="N = N times real time; 0 = as fast as possible")) -> None:
     """Send a recorded log to the Kafka topics in its time order, so the stream path sees the same data."""
-    from simulators.kafka_out import replay_log
+    from simulators.evaluation.replay import replay_log
     from streams.broker import ensure_topics
     from streams.topics import all_topics
 
     settings = _settings()
     bootstrap = _need_broker(settings)
-    from simulators.logfiles import log_files
+    from simulators.evaluation.logfiles import log_files
     _user_errors(log_files, events)                      # a bad path fails before connecting
     try:
         ensure_topics(bootstrap, all_topics(), partitions=settings.topic_partitions)
@@ -202,7 +202,7 @@ def fit(scenario: str = typer.Option(..., help="scenario name or YAML path"),
         seed: Optional[int] = typer.Option(None, help="override the scenario's seed")) -> None:
     """Fit the wage-arrears weights by maximum likelihood on one simulated draw; print the fit and its reliability table."""
     from earlywarn.settings import DEFAULT_RULES
-    from simulators.calibration import fit_rules
+    from simulators.evaluation.fit import fit_rules
 
     overrides = {"seed": seed} if seed is not None else {}
     result = _user_errors(fit_rules, scenario, Path(rules or DEFAULT_RULES), out, version, **overrides)

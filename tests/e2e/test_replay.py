@@ -12,8 +12,8 @@ from datetime import datetime
 import pytest
 
 from simulators.commands import backtest, write_scenario
-from simulators.generate import generate
-from simulators.scenario import load_scenario
+from simulators.world.generate import generate
+from simulators.world.scenario import load_scenario
 
 pytestmark = pytest.mark.e2e
 

@@ -18,10 +18,10 @@ import time
 
 import pytest
 
-from simulators.backtest import decode_log, run_engine
-from simulators.generate import generate
-from simulators.scenario import load_scenario
-from simulators.truth import epoch0
+from simulators.evaluation.backtest import decode_log, run_engine
+from simulators.world.generate import generate
+from simulators.world.scenario import load_scenario
+from simulators.world.truth import epoch0
 
 pytestmark = pytest.mark.e2e
 PACE = 5 * 86400.0  # simulated seconds per real second: sources deliver in time order, as real ones do
@@ -46,7 +46,7 @@ def test_stream_and_backtest_give_the_same_alerts(request):
 
     from earlywarn.settings import DEFAULT_RULES
     from rules.loader import load_rules
-    from simulators.kafka_out import replay
+    from simulators.evaluation.replay import replay
 
     s = load_scenario("yuhang", **OVERRIDES)
     gen = generate(s)

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from simulators.backtest import TruthIndex
-from simulators.baseline import BaselineError, load_baseline, parse_baseline
+from simulators.evaluation.backtest import TruthIndex
+from simulators.evaluation.baseline import BaselineError, load_baseline, parse_baseline
 from simulators.commands import backtest
-from simulators.truth import ArrearsEpisode, DistressInterval, Truth, epoch0
+from simulators.world.truth import ArrearsEpisode, DistressInterval, Truth, epoch0
 
 DAY = 86400.0
 
@@ -78,7 +78,7 @@ def test_tune_replay_gives_the_engine_alerts_at_the_file_thresholds():
     import numpy as np
     from rules.loader import load_rules
     from earlywarn.settings import DEFAULT_RULES
-    from simulators.tune import replay, shifted
+    from simulators.evaluation.tune import replay, shifted
     rep = backtest("yuhang", progress=False, seed=6, keep_scores=True,
                    overrides={"enterprises": 2000, "hotline_per_day": 30})
     run = rep["_run"]
@@ -93,7 +93,7 @@ def test_tune_replay_gives_the_engine_alerts_at_the_file_thresholds():
 
 def test_tune_writes_plot_and_valid_rule_file(tmp_path):
     from rules.loader import load_rules
-    from simulators.tune import sweep
+    from simulators.evaluation.tune import sweep
     res = sweep("yuhang", target_ewr=0.5, out_dir=tmp_path, progress=False,
                 overrides={"enterprises": 1500, "hotline_per_day": 30})
     assert Path(res["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -11,7 +11,7 @@ from detectors.wage_score import ScoreParams, probability
 from earlywarn.settings import DEFAULT_RULES
 from detectors.calibrate import reliability_table
 from rules.loader import load_rules
-from simulators.calibration import snapshots
+from simulators.evaluation.fit import snapshots
 
 
 @pytest.fixture(scope="module")

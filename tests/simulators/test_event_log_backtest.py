@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 
 from earlywarn.cli import app
 from simulators.commands import backtest, write_scenario
-from simulators.generate import generate
-from simulators.logfiles import write_per_class
-from simulators.scenario import load_scenario
-from simulators.truth import CST
-from simulators.truthfile import TruthFileError, parse_truth
+from simulators.world.generate import generate
+from simulators.evaluation.logfiles import write_per_class
+from simulators.world.scenario import load_scenario
+from simulators.world.truth import CST
+from simulators.evaluation.truthfile import TruthFileError, parse_truth
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SMALL = DATA / "small-log"
@@ -188,7 +188,7 @@ class FakeProducer:
 
 
 def test_replay_sends_records_in_time_order_raw_bytes_for_bad_records_and_reports_unreadable_lines():
-    from simulators.kafka_out import replay_log
+    from simulators.evaluation.replay import replay_log
     fake = FakeProducer()
     res = replay_log(DATA / "small-log-malformed" / "events.jsonl", "unused:9092", producer=fake, progress=False)
     # 34 lines; 5, 12, 18 and 34 have no readable class/time: no topic to send them to
@@ -205,7 +205,7 @@ def test_replay_sends_records_in_time_order_raw_bytes_for_bad_records_and_report
 
 
 def test_replay_speed_is_times_real_time(tmp_path):
-    from simulators.kafka_out import replay_log
+    from simulators.evaluation.replay import replay_log
     span = day("2025-06-20") + 9 * 3600 - day("2025-03-01")        # first to last line of the small log
     fake = FakeProducer()
     res = replay_log(SMALL / "events.jsonl", "unused:9092", speed=span / 0.6, producer=fake, progress=False)

@@ -7,9 +7,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from simulators.generate import build_truth, generate
-from simulators.scenario import ScenarioError, load_scenario, parse_scenario, scenario_names
-from simulators.truth import spring_festival_days
+from simulators.world.generate import build_truth, generate
+from simulators.world.scenario import ScenarioError, load_scenario, parse_scenario, scenario_names
+from simulators.world.truth import spring_festival_days
 from streams.records import RECORD_BY_CLASS
 
 
@@ -181,9 +181,9 @@ def test_seed_case_gathering_grows_tenfold_in_half_an_hour():
 
 
 def test_hotline_surge_topic_up_72_percent_and_compound_331():
-    from simulators.observe import background_hotline
-    from simulators.district import build_district
-    from simulators.generate import streams
+    from simulators.world.observe import background_hotline
+    from simulators.world.district import build_district
+    from simulators.world.generate import streams
     s = load_scenario("hotline-surge")
     rd, _, ro, _ = streams(s.seed)
     d = build_district(s, rd)

@@ -29,11 +29,11 @@ from datetime import date
 
 import numpy as np
 
-from simulators.district import ROLE_GENERAL, District
-from simulators.gatherings import reports
-from simulators.latent import Latent
-from simulators.scenario import INDUSTRIES, TOPICS, Scenario
-from simulators.truth import spring_festival_days
+from simulators.world.district import ROLE_GENERAL, District
+from simulators.world.gatherings import reports
+from simulators.world.latent import Latent
+from simulators.world.scenario import INDUSTRIES, TOPICS, Scenario
+from simulators.world.truth import spring_festival_days
 
 MONTH = 30.44
 IND = {k: i for i, k in enumerate(INDUSTRIES)}

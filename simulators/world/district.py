@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from earlywarn.identifiers import USCC_CHARSET, make_uscc
-from simulators.scenario import INDUSTRIES, Scenario
+from simulators.world.scenario import INDUSTRIES, Scenario
 
 ROLE_NONE, ROLE_GENERAL, ROLE_SUB, ROLE_DEVELOPER = 0, 1, 2, 3
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from simulators.district import District, build_district
-from simulators.eventlog import ABBR, Delivery, apply_faults, record, render, write_lines
-from simulators.latent import Latent, simulate
-from simulators.observe import Observer, background_hotline
-from simulators.scenario import TOPICS, Scenario
-from simulators.truth import Truth, epoch0, iso_at
+from simulators.world.district import District, build_district
+from simulators.world.eventlog import ABBR, Delivery, apply_faults, record, render, write_lines
+from simulators.world.latent import Latent, simulate
+from simulators.world.observe import Observer, background_hotline
+from simulators.world.scenario import TOPICS, Scenario
+from simulators.world.truth import Truth, epoch0, iso_at
 
 CLASS_ORDER = {c: k for k, c in enumerate(ABBR)}
 

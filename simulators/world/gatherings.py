@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulators.district import ROLE_GENERAL, District
-from simulators.scenario import INDUSTRIES, Scenario
-from simulators.truth import ArrearsEpisode, GroupIncident
+from simulators.world.district import ROLE_GENERAL, District
+from simulators.world.scenario import INDUSTRIES, Scenario
+from simulators.world.truth import ArrearsEpisode, GroupIncident
 
 MINUTE = 1.0 / 1440.0
 

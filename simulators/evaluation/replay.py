@@ -25,7 +25,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from simulators.logfiles import LineProblems, LogItem, iter_lines, read_events
+from simulators.evaluation.logfiles import LineProblems, LogItem, iter_lines, read_events
 from streams.records import RECORD_BY_CLASS
 
 

@@ -23,7 +23,8 @@ from tqdm import tqdm
 from detectors.levels import LEVEL_NAMES, next_level
 from rules.loader import load_rules, parse_rules
 from earlywarn.settings import DEFAULT_RULES
-from simulators.backtest import evaluate
+from simulators.evaluation.backtest import evaluate
+from simulators.evaluation.run import backtest
 
 DAY = 86400.0
 SHIFTS = np.round(np.arange(-3.0, 3.01, 0.25), 2)
@@ -72,7 +73,6 @@ def replay(scores: dict[str, list[tuple[float, float, float]]], thr: np.ndarray,
 
 def sweep(scenario: str, target_ewr: float = 0.9, out_dir: Path = Path("var/tune"), rules: Path | None = None,
           progress: bool = True, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    from simulators.commands import backtest
     rules_path = Path(rules or DEFAULT_RULES)
     rule_file = load_rules(rules_path)
     rep = backtest(scenario, rules=rules_path, progress=False, keep_scores=True, overrides=overrides)
@@ -93,7 +93,7 @@ def sweep(scenario: str, target_ewr: float = 0.9, out_dir: Path = Path("var/tune
                      **{k: m[k] for k in ("alerts", "effective_warning_rate", "strict_warning_rate", "recall",
                                           "recall_non_sudden", "median_lead_days", "alerts_per_inspector_week")}})
     base_rows = []
-    from simulators.baseline import load_baseline
+    from simulators.evaluation.baseline import load_baseline
     table = load_baseline()
     for points in range(1, max(trace.max_points(), 1) + 1):
         m = evaluate(trace.alerts(points, table.cooldown_days, table.deadline_days), truth, inspectors)

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulators.district import ROLE_DEVELOPER, ROLE_GENERAL, District
-from simulators.scenario import INDUSTRIES, Scenario
-from simulators.truth import ArrearsEpisode, DistressInterval, GroupIncident, spring_festival_days
+from simulators.world.district import ROLE_DEVELOPER, ROLE_GENERAL, District
+from simulators.world.scenario import INDUSTRIES, Scenario
+from simulators.world.truth import ArrearsEpisode, DistressInterval, GroupIncident, spring_festival_days
 
 BURN_DAYS = 240
 """Latent history simulated before the first event, so day 0 is in steady state."""
@@ -218,7 +218,7 @@ def simulate(s: Scenario, d: District, rng: np.random.Generator) -> Latent:
         distress.append(DistressInterval(d.uscc[i], float(a), float(b), recovered=False, index=int(i)))
     arrears.sort(key=lambda e: (e.start, e.enterprise_id))
     distress.sort(key=lambda x: (x.start, x.enterprise_id))
-    from simulators.gatherings import group_incidents
+    from simulators.world.gatherings import group_incidents
     incidents = group_incidents(s, d, rng, arrears, defaults, horizon)
     return Latent(traj=traj, sudden=sudden, arrears=arrears, distress=distress, incidents=incidents,
                   developer_defaults=defaults, horizon=horizon)

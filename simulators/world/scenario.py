@@ -1,6 +1,6 @@
 """Scenario files: the parameters of one simulated district, validated on load.
 
-A scenario is a YAML file in ``simulators/scenarios/``. Unknown keys are
+A scenario is a YAML file in ``simulators/world/scenarios/``. Unknown keys are
 refused and every error names the field and the value, so a typo in a
 scenario cannot silently fall back to a default.
 
@@ -10,7 +10,7 @@ scenario cannot silently fall back to a default.
 >>> parse_scenario("name: x\\nenterprises: -5\\n", "bad.yaml")
 Traceback (most recent call last):
 ...
-simulators.scenario.ScenarioError: bad.yaml: enterprises: Input should be greater than or equal to 10 (got -5)
+simulators.world.scenario.ScenarioError: bad.yaml: enterprises: Input should be greater than or equal to 10 (got -5)
 """
 from __future__ import annotations
 

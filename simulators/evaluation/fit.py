@@ -26,10 +26,10 @@ from detectors.calibrate import fit_logistic, isotonic_knots, reliability_table
 from detectors.engine import SIGNALS, WageArrearsEngine
 from detectors.wage_score import ScoreParams, decay, probability, raw_logit
 from rules.loader import load_rules, parse_rules
-from simulators.backtest import DAY, HORIZON_DAYS, TruthIndex, decode_log
-from simulators.generate import generate
-from simulators.scenario import load_scenario
-from simulators.truth import epoch0
+from simulators.evaluation.backtest import DAY, HORIZON_DAYS, TruthIndex, decode_log
+from simulators.world.generate import generate
+from simulators.world.scenario import load_scenario
+from simulators.world.truth import epoch0
 
 
 def snapshots(scenario: str, rules_path: Path, every_days: int = 7, progress: bool = True,

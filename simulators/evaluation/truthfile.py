@@ -12,7 +12,7 @@ file is usually hand-made or exported and the user must find the bad entry.
 >>> parse_truth('{"arrears_episodes": [{"enterprise_id": "A", "start": "2025-06-01T09:00:00", "workers": 1, "sudden": false}]}')
 Traceback (most recent call last):
 ...
-simulators.truthfile.TruthFileError: <string>: arrears_episodes[0].start: Value error, '2025-06-01T09:00:00' has no time zone; write e.g. 2025-06-01T09:00:00+08:00 or a plain date (got '2025-06-01T09:00:00')
+simulators.evaluation.truthfile.TruthFileError: <string>: arrears_episodes[0].start: Value error, '2025-06-01T09:00:00' has no time zone; write e.g. 2025-06-01T09:00:00+08:00 or a plain date (got '2025-06-01T09:00:00')
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from simulators.truth import CST, ArrearsEpisode, DistressInterval, GroupIncident, Truth, epoch0
+from simulators.world.truth import CST, ArrearsEpisode, DistressInterval, GroupIncident, Truth, epoch0
 
 DAY = 86400.0
 VERIFY_WINDOW_DAYS = 30.0
@@ -120,7 +120,7 @@ class TruthDoc(_Row):
         return ids
 
     def to_truth(self, start: date, days: int, enterprises: int) -> Truth:
-        """The in-memory truth (days since ``start``) that :class:`simulators.backtest.TruthIndex` scores against."""
+        """The in-memory truth (days since ``start``) that :class:`simulators.evaluation.backtest.TruthIndex` scores against."""
         t0 = epoch0(start)
 
         def d(t: float | None, default: float = math.inf) -> float:

@@ -17,7 +17,7 @@ True
 >>> parse_baseline("version: b1\\nthreshold: 3\\nconditions: [{name: x, classes: [nope], points: 1, valid_days: 1}]")
 Traceback (most recent call last):
 ...
-simulators.baseline.BaselineError: <string>: conditions.0.classes: Value error, unknown data class 'nope' (got ['nope'])
+simulators.evaluation.baseline.BaselineError: <string>: conditions.0.classes: Value error, unknown data class 'nope' (got ['nope'])
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from earlywarn.validation import parse_yaml_model
 from streams.records import RECORD_BY_CLASS
 
 DAY = 86400.0
-DEFAULT_BASELINE = Path(__file__).resolve().parent.parent / "rules" / "baseline.yaml"
+DEFAULT_BASELINE = Path(__file__).resolve().parents[2] / "rules" / "baseline.yaml"
 
 
 class BaselineError(ValueError):

@@ -16,13 +16,13 @@ import numpy as np
 from tqdm import tqdm
 
 from detectors.engine import DecodedEvent
-from simulators.backtest import DAY, REF_MIDNIGHT, DecodeStats, EngineRun, EnginePass, day_batches, decode_items
-from simulators.baseline import BaselineTable, PointsTrace, trace_points
-from simulators.logfiles import LogItem
-from simulators.observability import EvidenceSeen
+from simulators.evaluation.backtest import DAY, REF_MIDNIGHT, DecodeStats, EngineRun, EnginePass, day_batches, decode_items
+from simulators.evaluation.baseline import BaselineTable, PointsTrace, trace_points
+from simulators.evaluation.logfiles import LogItem
+from simulators.evaluation.observability import EvidenceSeen
 from streams.complaint_surge import ComplaintSurgeTracker
 from streams.group_incidents import GroupIncidentWatch
-from simulators.truth import CST, Truth, epoch0
+from simulators.world.truth import CST, Truth, epoch0
 
 LARGE = 100
 """A gathering that reaches this many people is a group incident the detector must catch."""
@@ -107,7 +107,7 @@ def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: D
     """Decode ``items`` once and feed each delivery day to the engine, the baseline and the gathering tracker.
 
     ``stats`` collects counts and problem lines (pass the same
-    :class:`~simulators.logfiles.LineProblems` to the reader that made ``items``).
+    :class:`~simulators.evaluation.logfiles.LineProblems` to the reader that made ``items``).
     """
     engine = EnginePass(rules, keep_scores)
     surges = ComplaintSurgeTracker()

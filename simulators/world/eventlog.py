@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from streams.records import RECORD_BY_CLASS
-from simulators.scenario import FAULT_SOURCES, Scenario
+from simulators.world.scenario import FAULT_SOURCES, Scenario
 
 SOURCE_NAME: dict[str, str] = {
     "water_arrears": "water_utility", "electricity_arrears": "state_grid",

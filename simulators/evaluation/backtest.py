@@ -32,9 +32,9 @@ from tqdm import tqdm
 from detectors.engine import DecodedEvent, WageArrearsEngine
 from streams.decode import describe_validation
 from streams.records import RECORD_BY_CLASS
-from simulators.logfiles import LineProblems, LogItem, iter_lines
-from simulators.truth import Truth, epoch0
-from simulators.truthfile import VERIFY_WINDOW_DAYS
+from simulators.evaluation.logfiles import LineProblems, LogItem, iter_lines
+from simulators.world.truth import Truth, epoch0
+from simulators.evaluation.truthfile import VERIFY_WINDOW_DAYS
 
 DAY = 86400.0
 HORIZON_DAYS = 90.0

@@ -16,8 +16,8 @@ from typing import Any
 
 from detectors.engine import DecodedEvent
 from detectors.evidence import extract
-from simulators.backtest import DAY, HORIZON_DAYS
-from simulators.truth import Truth, epoch0
+from simulators.evaluation.backtest import DAY, HORIZON_DAYS
+from simulators.world.truth import Truth, epoch0
 
 
 @dataclass
