@@ -29,6 +29,8 @@ class DecodedEvent:
     fields: dict[str, Any]
     t: float
     """event time, epoch seconds"""
+    at: float | None = None
+    """delivery time, epoch seconds, when known (a recorded log); the stream leaves it None"""
 
     @property
     def event_id(self) -> str:

@@ -131,7 +131,10 @@ def backtest(scenario: Optional[str] = typer.Option(None, help="scenario name or
              rules: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="rule file (default: rules/default.yaml)"),
              baseline: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="points-table rule file"),
              seed: Optional[int] = typer.Option(None, help="override the scenario's seed (--scenario only)"),
-             as_json: bool = typer.Option(False, "--json", help="print the report as JSON")) -> None:
+             as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+             alerts_out: Optional[Path] = typer.Option(None, "--alerts-out", dir_okay=False,
+                                                       help="write every alert raised (detector and baseline) here "
+                                                       "as JSON Lines, for an outside scorer")) -> None:
     """Run the stream's detector code in batch over a scenario or a recorded log and judge it against the truth."""
     from simulators.commands import backtest as run, print_report
 
@@ -145,7 +148,8 @@ def backtest(scenario: Optional[str] = typer.Option(None, help="scenario name or
         typer.echo("error: --truth goes with --events; a scenario brings its own truth", err=True)
         raise typer.Exit(2)
     report = _user_errors(run, scenario, rules=rules, json_out=as_json, baseline=baseline, seed=seed,
-                          progress=not as_json and sys.stderr.isatty(), events=events, truth=truth)
+                          progress=not as_json and sys.stderr.isatty(), events=events, truth=truth,
+                          alerts_out=alerts_out)
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
     else:

@@ -112,7 +112,7 @@ def decode_items(items: Iterable[LogItem], stats: DecodeStats, t0: float = REF_M
         if not fields.get("enterprise_id"):
             stats.without_enterprise += 1
         t = datetime.fromisoformat(fields["occurred_at"]).timestamp()
-        yield int((item.at - t0) // DAY), DecodedEvent(item.cls, fields, t)
+        yield int((item.at - t0) // DAY), DecodedEvent(item.cls, fields, t, item.at)
 
 
 def day_batches(decoded: Iterable[tuple[int, DecodedEvent]]) -> Iterator[tuple[int, list[DecodedEvent]]]:
@@ -151,12 +151,30 @@ class Alert:
     alert_id: str
     subject_id: str
     raised: float
+    """when an inspector could first see it: the crossing instant, and never before its evidence was delivered"""
     check: float
     level: str
     """level at first announcement"""
     closed: float | None = None
     last_level: str = ""
     """level of the latest announcement (``closed`` once closed): what an alert store shows at the end"""
+    score: float = 0.0
+    list: str = "inspect_now"
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+
+
+def delivered_by(batch: list[DecodedEvent]) -> dict[str, list[tuple[float, float]]]:
+    """Per enterprise, (event time, delivery time) of the batch's events, for dating alerts at delivery."""
+    out: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for ev in batch:
+        if ev.enterprise_id:
+            out[ev.enterprise_id].append((ev.t, ev.t if ev.at is None else ev.at))
+    return out
+
+
+def arrival(deliveries: list[tuple[float, float]], instant: float) -> float:
+    """When the evidence up to ``instant`` had all arrived: the latest delivery of the events at or before it."""
+    return max((at for t, at in deliveries if t <= instant), default=instant)
 
 
 @dataclass
@@ -189,29 +207,35 @@ class EnginePass:
         """Run one batch delivered no earlier than ``delivered_from`` (epoch s).
 
         An alert cannot be acted on before its evidence arrived: its raise
-        time counts from the delivery day at the earliest, so late deliveries
-        do not lengthen the measured lead.
+        time is the latest delivery time of the enterprise's events up to the
+        crossing instant (the batch start when deliveries are not recorded), so
+        late deliveries do not lengthen the measured lead.
         """
         out = self.engine.run(batch, self.store.get)
         self.store.update(out.touched)
         self.duplicates += out.duplicates
+        deliveries = delivered_by(batch) if out.alerts or self.keep_scores else {}
+
+        def raised_at(ent: str, instant: float) -> float:
+            return max(instant, delivered_from, arrival(deliveries.get(ent, []), instant))
+
         if self.keep_scores:
             for u in out.score_updates:
-                raised = max(datetime.fromisoformat(u["evidence_at"]).timestamp(), delivered_from)
-                self.scores[u["enterprise_id"]].append((raised, datetime.fromisoformat(u["at"]).timestamp(),
-                                                        u["score"]))
+                ent = u["enterprise_id"]
+                self.scores[ent].append((raised_at(ent, _ts(u["evidence_at"])), _ts(u["at"]), u["score"]))
         for a in out.alerts:
             known = self.alerts.get(a["alert_id"])
             if a["level"] == "closed":
                 if known is not None:
-                    known.closed = datetime.fromisoformat(a["raised_at"]).timestamp()
+                    known.closed = _ts(a["raised_at"])
                     known.last_level = "closed"
                 continue
             if known is None:
-                raised = max(datetime.fromisoformat(a["raised_at"]).timestamp(), delivered_from)
+                raised = raised_at(a["subject_id"], _ts(a["raised_at"]))
+                handling = _ts(a["deadline"]) - _ts(a["changed_at"])      # the level's deadline, in seconds
                 known = self.alerts[a["alert_id"]] = Alert(
-                    a["alert_id"], a["subject_id"], raised,
-                    datetime.fromisoformat(a["deadline"]).timestamp(), a["level"])
+                    a["alert_id"], a["subject_id"], raised, raised + handling, a["level"], score=a["score"],
+                    list=a.get("list", "inspect_now"), reasons=a["reasons"])
             known.last_level = a["level"]
 
     def result(self) -> EngineRun:
@@ -257,6 +281,23 @@ class TruthIndex:
                 return recorded
         return None
 
+    def category(self, ent: str, raised: float, check: float) -> str:
+        """Where the enterprise stood when it was alerted (the honest split of an alert list).
+
+        ``already_in_arrears``: wages already unpaid at ``raised``;
+        ``before_onset``: not yet, but arrears begin within the horizon;
+        ``distress_only``: in distress at ``raised`` or at the check, with no arrears to follow;
+        ``no_risk``: none of these. Every alert is in exactly one.
+        """
+        arrears = self.arrears.get(ent, ())
+        if any(a <= raised < b for a, b in arrears):
+            return "already_in_arrears"
+        if any(raised < a <= raised + HORIZON_DAYS * DAY for a, _ in arrears):
+            return "before_onset"
+        if any(a <= t < b for a, b in self.distress.get(ent, ()) for t in (raised, check)):
+            return "distress_only"
+        return "no_risk"
+
     def outcome(self, ent: str, at: float, raised: float | None = None) -> tuple[str, bool]:
         """(on-site outcome at ``at``, followed by arrears within the horizon).
 
@@ -276,10 +317,17 @@ class TruthIndex:
         return "no_risk", False
 
 
+CATEGORIES = ("already_in_arrears", "before_onset", "distress_only", "no_risk")
+LEAD_BUCKETS = ((0, 7), (7, 30), (30, 90))
+"""Lead-time buckets in days; an episode counts in the bucket of its earliest alert in the 90 days before it."""
+
+
 def evaluate(alerts: list[Any], truth: TruthIndex, inspectors: int) -> dict[str, Any]:
-    """Warning rates, recall and lead time for alerts with ``subject_id``, ``raised`` and ``check``."""
+    """Warning rates, where alerted firms stood, recall by lead and lead time, for alerts with
+    ``subject_id``, ``raised`` and ``check``."""
     tr = truth.truth
     outcomes = {"arrears_confirmed": 0, "hidden_risk": 0, "no_risk": 0}
+    categories = dict.fromkeys(CATEGORIES, 0)
     strict = verified = 0
 
     def get(a: Any, k: str) -> Any:
@@ -287,12 +335,13 @@ def evaluate(alerts: list[Any], truth: TruthIndex, inspectors: int) -> dict[str,
 
     raised_by: dict[str, list[float]] = defaultdict(list)
     for a in alerts:
-        ent = get(a, "subject_id")
-        out, followed = truth.outcome(ent, get(a, "check"), get(a, "raised"))
+        ent, raised, check = get(a, "subject_id"), get(a, "raised"), get(a, "check")
+        out, followed = truth.outcome(ent, check, raised)
         outcomes[out] += 1
-        verified += truth.verification(ent, get(a, "check"), get(a, "raised")) is not None
+        categories[truth.category(ent, raised, check)] += 1
+        verified += truth.verification(ent, check, raised) is not None
         strict += followed
-        raised_by[ent].append(get(a, "raised"))
+        raised_by[ent].append(raised)
     for v in raised_by.values():
         v.sort()
     leads: list[float] = []
@@ -314,24 +363,37 @@ def evaluate(alerts: list[Any], truth: TruthIndex, inspectors: int) -> dict[str,
     n = len(alerts)
     checked = sum(outcomes.values())
     lead_arr = np.array(leads) if leads else np.zeros(0)
+    ns_arr = np.array(leads_ns) if leads_ns else np.zeros(0)
+
+    def in_bucket(x: np.ndarray, lo: float, hi: float) -> int:
+        return int(((x >= lo) & ((x < hi) if hi < HORIZON_DAYS else (x <= hi))).sum())
+
     return {
         "alerts": n,
         "effective_warning_rate": _ratio(outcomes["arrears_confirmed"] + outcomes["hidden_risk"], checked),
         "strict_warning_rate": _ratio(strict, n),
         "recall": _ratio(len(leads), n_ep),
         "recall_non_sudden": _ratio(len(leads_ns), n_ns),
+        "early_recall": _ratio(in_bucket(ns_arr, 30, 90), n_ns),
+        "recall_by_lead": {f"{lo}-{hi}d": _ratio(in_bucket(lead_arr, lo, hi), n_ep) for lo, hi in LEAD_BUCKETS},
+        "recall_non_sudden_by_lead": {f"{lo}-{hi}d": _ratio(in_bucket(ns_arr, lo, hi), n_ns) for lo, hi in LEAD_BUCKETS},
         "recall_lead_30d": _ratio(int((lead_arr >= 30).sum()), n_ep),
+        "categories": categories,
+        "before_onset_share": _ratio(categories["before_onset"], n),
         "median_lead_days": round(float(np.median(lead_arr)), 2) if len(lead_arr) else None,
         "lead_days_percentiles": ({str(p): round(float(np.percentile(lead_arr, p)), 2) for p in (10, 25, 50, 75, 90)}
                                   if len(lead_arr) else {}),
-        "lead_days_histogram": {f"{lo}-{hi}": int(((lead_arr >= lo) & (lead_arr < hi if hi < 90 else lead_arr <= hi)).sum())
-                                for lo, hi in ((0, 7), (7, 30), (30, 60), (60, 90))},
+        "lead_days_histogram": {f"{lo}-{hi}": in_bucket(lead_arr, lo, hi) for lo, hi in ((0, 7), (7, 30), (30, 60), (60, 90))},
         "episodes": n_ep,
         "episodes_non_sudden": n_ns,
         "alerts_per_inspector_week": round(n / inspectors / (tr.days / 7.0), 4),
         "outcomes": outcomes,
         "verified_checks": verified,
     }
+
+
+def _ts(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
 
 
 def _ratio(a: float, b: float) -> float | None:

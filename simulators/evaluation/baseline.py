@@ -22,6 +22,7 @@ simulators.evaluation.baseline.BaselineError: <string>: conditions.0.classes: Va
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,35 +101,45 @@ def load_baseline(path: Path | str = DEFAULT_BASELINE) -> BaselineTable:
 
 @dataclass
 class PointsTrace:
-    """Per enterprise, the points total after each of its events (event time), in delivery order."""
+    """Per enterprise, after each of its events in delivery order: (delivery time, points, conditions met as a bitmask)."""
 
-    by_enterprise: dict[str, list[tuple[float, int]]]
+    by_enterprise: dict[str, list[tuple[float, int, int]]]
+    conditions: tuple[str, ...] = ()
 
     def alerts(self, threshold: int, cooldown_days: float, deadline_days: float) -> list[dict[str, Any]]:
+        """Warnings at ``threshold``, dated when the event that reached it was delivered (as the detector's are)."""
         out = []
         for ent, trace in self.by_enterprise.items():
             last = -float("inf")
-            for t, points in trace:
-                if points >= threshold and t - last >= cooldown_days * DAY:
-                    last = t
-                    out.append({"subject_id": ent, "raised": t, "check": t + deadline_days * DAY, "level": "baseline"})
+            for at, points, met in trace:
+                if points >= threshold and at - last >= cooldown_days * DAY:
+                    last = at
+                    out.append({"subject_id": ent, "raised": at, "check": at + deadline_days * DAY,
+                                "level": "baseline", "score": points, "list": "baseline",
+                                "reasons": [{"condition": c} for k, c in enumerate(self.conditions) if met >> k & 1]})
         out.sort(key=lambda a: (a["raised"], a["subject_id"]))
         return out
 
     def max_points(self) -> int:
-        return max((p for tr in self.by_enterprise.values() for _, p in tr), default=0)
+        return max((p for tr in self.by_enterprise.values() for _, p, _ in tr), default=0)
 
 
-def trace_points(table: BaselineTable, events: list[tuple[str, dict[str, Any], float]]) -> PointsTrace:
-    """Score every enterprise event by the table; ``events`` are (class, fields, event time) in delivery order."""
+def trace_points(table: BaselineTable, events: Iterable[tuple[str, dict[str, Any], float, float]]) -> PointsTrace:
+    """Score every enterprise event by the table.
+
+    ``events`` are (class, fields, event time, delivery time) in delivery
+    order. A condition holds for ``valid_days`` from the event time (the fact
+    is that old), and the points are counted when the event was delivered: a
+    record delivered late cannot warn before it arrived.
+    """
     expiry: dict[str, dict[int, float]] = defaultdict(dict)
     seen: dict[str, set[str]] = defaultdict(set)
-    out: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    out: dict[str, list[tuple[float, int, int]]] = defaultdict(list)
     by_class: dict[str, list[tuple[int, Condition]]] = defaultdict(list)
     for k, c in enumerate(table.conditions):
         for cls in c.classes:
             by_class[cls].append((k, c))
-    for cls, f, t in events:
+    for cls, f, t, at in events:
         ent = f.get("enterprise_id")
         if not ent or cls == "enterprise_registry":
             continue
@@ -139,6 +150,7 @@ def trace_points(table: BaselineTable, events: list[tuple[str, dict[str, Any], f
         for k, c in by_class.get(cls, ()):
             if c.matches(cls, f):
                 active[k] = max(active.get(k, 0.0), t + c.valid_days * DAY)
-        points = sum(table.conditions[k].points for k, until in active.items() if until > t)
-        out[ent].append((t, points))
-    return PointsTrace(dict(out))
+        now = max(t, at)
+        met = [k for k, until in active.items() if until > now]
+        out[ent].append((now, sum(table.conditions[k].points for k in met), sum(1 << k for k in met)))
+    return PointsTrace(dict(out), tuple(c.name for c in table.conditions))

@@ -117,7 +117,7 @@ def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: D
     bar = tqdm(desc="backtest", unit="day", disable=not progress, leave=False, mininterval=0.5)
     days = 0
 
-    def enterprise_events() -> Iterator[tuple[str, dict[str, Any], float]]:
+    def enterprise_events() -> Iterator[tuple[str, dict[str, Any], float, float]]:
         nonlocal days
         for d, batch in day_batches(decode_items(items, stats, REF_MIDNIGHT)):
             ours = [ev for ev in batch if ev.enterprise_id]
@@ -129,10 +129,10 @@ def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: D
             days += 1
             bar.update()
             for ev in ours:
-                yield ev.data_class, ev.fields, ev.t
+                yield ev.data_class, ev.fields, ev.t, ev.t if ev.at is None else ev.at
 
     # the baseline's trace consumes the same pass: the engine and the tracker see each day just before it
-    trace = trace_points(table, enterprise_events())  # type: ignore[arg-type]
+    trace = trace_points(table, enterprise_events())
     bar.close()
     return LogPass(stats, engine.result(), trace, groups, days, seen, plain)
 

@@ -29,15 +29,23 @@ def print_report(r: dict[str, Any], file: Any = None) -> None:
     print(f"truth: {r['truth']}", file=file)
     print(f"hidden risk counted as: {r['hidden_risk_basis']}", file=file)
     print(f"{'':28s}{'detector':>12s}{'baseline':>12s}{'lift':>8s}", file=file)
-    for k in KEYS + ("recall_lead_30d", "alerts_per_inspector_week"):
+    for k in KEYS + ("early_recall", "before_onset_share", "alerts_per_inspector_week"):
         lift = r["lift"].get(k)
         print(f"{k:28s}{_fmt(r[k]):>12s}{_fmt(b[k]):>12s}{_fmt(lift):>8s}", file=file)
+    print("on-site outcome at the check:", file=file)
     for k in ("arrears_confirmed", "hidden_risk", "no_risk"):
         print(f"  {k:26s}{r['outcomes'][k]:>12d}{b['outcomes'][k]:>12d}", file=file)
+    print("where the firm stood when alerted:", file=file)
+    for k, n in r["categories"].items():
+        print(f"  {k:26s}{n:>12d}{b['categories'][k]:>12d}", file=file)
+    print("recall of non-sudden episodes by lead:", file=file)
+    for k, v in r["recall_non_sudden_by_lead"].items():
+        print(f"  {k:26s}{_fmt(v):>12s}{_fmt(b['recall_non_sudden_by_lead'][k]):>12s}", file=file)
     print(f"lead days percentiles: {r['lead_days_percentiles']}", file=file)
     c = r["recall_ceiling"]["non_sudden"]
-    print(f"recall ceiling (non-sudden episodes with evidence before their start): any in 90 days {_fmt(c['any_90d'])}, "
-          f"two or more {_fmt(c['two_or_more_90d'])}, any 30-90 days ahead {_fmt(c['any_30_to_90d'])}", file=file)
+    print(f"recall ceiling (non-sudden episodes with unusual evidence delivered before their start): any in 90 days "
+          f"{_fmt(c['any_90d'])}, two or more {_fmt(c['two_or_more_90d'])}, any 30-90 days ahead "
+          f"{_fmt(c['any_30_to_90d'])}; any evidence at all {_fmt(c['any_evidence_90d'])}", file=file)
     print(f"group incidents: {r['group_incidents']}", file=file)
     print(f"seconds: {r['seconds']}", file=file)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from earlywarn.settings import DEFAULT_RULES
 from rules.loader import load_rules
+from simulators.evaluation.alerts_out import write_alerts
 from simulators.evaluation.backtest import DecodeStats, TruthIndex, evaluate
 from simulators.evaluation.baseline import DEFAULT_BASELINE, load_baseline
 from simulators.evaluation.logbacktest import LogPass, match_baseline, run_log
@@ -21,7 +22,8 @@ from simulators.world.truth import Truth
 def backtest(scenario: str | None = None, rules: Path | None = None, json_out: bool = False,
              baseline: Path | None = None, progress: bool = True, seed: int | None = None,
              keep_scores: bool = False, overrides: dict[str, Any] | None = None,
-             events: Path | None = None, truth: Path | None = None) -> dict[str, Any]:
+             events: Path | None = None, truth: Path | None = None,
+             alerts_out: Path | None = None) -> dict[str, Any]:
     """Run the detector and the baseline over a scenario or a recorded log, and report against the truth.
 
     Exactly one source: ``scenario`` (generated here; ``overrides`` change its
@@ -62,7 +64,7 @@ def backtest(scenario: str | None = None, rules: Path | None = None, json_out: b
                 "enterprises": source.truth.enterprises, "days": source.truth.days}
         extra = {"events_path": str(events), "truth_path": str(truth)}
     t_engine = time.perf_counter()
-    report = score_pass(lp, source, table, keep_scores)
+    report = score_pass(lp, source, table, keep_scores, alerts_out)
     report.update(head)
     report.update(extra)
     report["seconds"] = {"generate": round(t_gen - started, 2), "engine": round(t_engine - t_gen, 2),
@@ -96,8 +98,12 @@ def truth_from_doc(doc: TruthDoc, lp: LogPass) -> TruthSource:
                        doc.enterprise_ids(), doc.distress_intervals is not None)
 
 
-def score_pass(lp: LogPass, source: TruthSource, table: Any, keep_scores: bool = False) -> dict[str, Any]:
-    """The report: detector and baseline figures, group incidents, and what was skipped or missing."""
+def score_pass(lp: LogPass, source: TruthSource, table: Any, keep_scores: bool = False,
+               alerts_out: Path | None = None) -> dict[str, Any]:
+    """The report: detector and baseline figures, group incidents, and what was skipped or missing.
+
+    With ``alerts_out``, every detector alert and the baseline's at the matched volume go there as JSON Lines.
+    """
     index = TruthIndex(source.truth, source.verified)
     run = lp.run
     report = evaluate(run.alerts, index, source.inspectors)
@@ -105,6 +111,8 @@ def score_pass(lp: LogPass, source: TruthSource, table: Any, keep_scores: bool =
     base = evaluate(base_alerts, index, source.inspectors)
     base["threshold"] = threshold
     base["version"] = table.version
+    if alerts_out is not None:
+        report["alerts_out"] = {"path": str(alerts_out), "lines": write_alerts(alerts_out, run.alerts, base_alerts)}
     st = lp.stats
     missing = sorted(source.named - st.registry)
     report.update({
@@ -119,7 +127,8 @@ def score_pass(lp: LogPass, source: TruthSource, table: Any, keep_scores: bool =
         "truth": source.truth.summary(),
         "baseline": base,
         "lift": {k: (round(report[k] / base[k], 3) if report[k] and base[k] else None)
-                 for k in ("effective_warning_rate", "strict_warning_rate", "recall", "recall_non_sudden")},
+                 for k in ("effective_warning_rate", "strict_warning_rate", "recall", "recall_non_sudden",
+                           "early_recall", "before_onset_share")},
         "group_incidents": {**lp.groups.score(source.truth, source.grids),
                             "headcount_only": {k: v for k, v in lp.groups_headcount_only.score(source.truth, source.grids)
                                                .items() if k in ("hits", "false_alarms", "late_alerts",

@@ -62,7 +62,7 @@ def replay(scores: dict[str, list[tuple[float, float, float]]], thr: np.ndarray,
             new = next_level(level, score, cols, hysteresis)
             first = (new > announced) & (announced == 0)
             for j in np.flatnonzero(first):
-                out[j].append(Replayed(ent, raised, t + dl[new[j]] * DAY, LEVEL_NAMES[new[j]]))
+                out[j].append(Replayed(ent, raised, raised + dl[new[j]] * DAY, LEVEL_NAMES[new[j]]))
             announced = np.where(new > announced, new, announced)
             announced = np.where((new == 0) & (level > 0), 0, announced)
             level = new

@@ -67,10 +67,11 @@ def test_no_detector_beats_the_recall_ceiling_of_its_sources(report):
     """An alert needs evidence before the episode: recall sits at or below the share of episodes that had any."""
     ceiling = report["recall_ceiling"]
     for r in (report, report["baseline"]):
-        assert r["recall"] <= ceiling["episodes"]["any_90d"]
-        assert r["recall_non_sudden"] <= ceiling["non_sudden"]["any_90d"]
+        assert r["recall"] <= ceiling["episodes"]["any_evidence_90d"]
+        assert r["recall_non_sudden"] <= ceiling["non_sudden"]["any_evidence_90d"]
     for part in ceiling.values():
         assert part["two_or_more_90d"] <= part["any_90d"] and part["any_30_to_90d"] <= part["any_90d"]
+        assert part["any_90d"] <= part["any_evidence_90d"]
     assert ceiling["non_sudden"]["any_90d"] > 0
 
 
@@ -100,3 +101,35 @@ def test_tune_writes_plot_and_valid_rule_file(tmp_path):
     tuned = load_rules(res["rules_file"])
     assert tuned.thresholds.blue == res["chosen"]["blue"]
     assert len(res["rows"]) > 10 and res["baseline_rows"]
+
+
+def test_where_alerted_firms_stood_adds_up_to_the_alerts(report):
+    """Every alert is in exactly one category, for the detector and for the points table."""
+    for r in (report, report["baseline"]):
+        assert set(r["categories"]) == {"already_in_arrears", "before_onset", "distress_only", "no_risk"}
+        assert sum(r["categories"].values()) == r["alerts"]
+        assert r["early_recall"] <= r["recall_non_sudden"]
+        assert sum(r["recall_non_sudden_by_lead"].values()) == pytest.approx(r["recall_non_sudden"], abs=2e-4)
+        assert sum(r["recall_by_lead"].values()) == pytest.approx(r["recall"], abs=2e-4)
+
+
+def test_category_of_an_alert():
+    ti = make_truth()
+    t0 = epoch0(ti.truth.start)
+    assert ti.category("A", t0 + 110 * DAY, t0 + 113 * DAY) == "already_in_arrears"
+    assert ti.category("A", t0 + 20 * DAY, t0 + 23 * DAY) == "before_onset"
+    assert ti.category("B", t0 + 20 * DAY, t0 + 23 * DAY) == "distress_only"
+    assert ti.category("B", t0 + 5 * DAY, t0 + 12 * DAY) == "distress_only"      # distressed by the check
+    assert ti.category("C", t0 + 20 * DAY, t0 + 23 * DAY) == "no_risk"
+
+
+def test_baseline_alerts_are_dated_when_their_evidence_was_delivered():
+    """A record delivered 20 days late cannot warn before it arrived (the table used to date it at event time)."""
+    from simulators.evaluation.baseline import trace_points
+    table = parse_baseline("version: b\nthreshold: 3\nconditions: [{name: si, classes: [social_insurance_arrears], "
+                           "min: {months_unpaid: 2}, points: 3, valid_days: 60}]")
+    ev = {"event_id": "s1", "enterprise_id": "E", "months_unpaid": 2}
+    alerts = trace_points(table, [("social_insurance_arrears", ev, 100 * DAY, 120 * DAY)]).alerts(3, 90, 3)
+    assert [(a["raised"], a["check"], a["reasons"]) for a in alerts] == [(120 * DAY, 123 * DAY, [{"condition": "si"}])]
+    stale = trace_points(table, [("social_insurance_arrears", ev, 100 * DAY, 170 * DAY)]).alerts(3, 90, 3)
+    assert stale == []                                  # expired (60 valid days) before it was delivered
