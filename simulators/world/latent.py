@@ -108,8 +108,9 @@ def simulate_gradual(s: Scenario, d: District, rng: np.random.Generator, horizon
     recover = rng.random(m) < s.arrears.recovery_share
     r_day = np.where(recover, exhaust * rng.uniform(0.2, 0.97, m), np.inf)
     v_rec = rng.uniform(0.2, 0.6, m) / 30.0
-    th_si = np.where(rng.random(m) < 0.75, rng.uniform(0.5, 1.0, m), -1.0)
-    th_util = np.where(rng.random(m) < 0.55, rng.uniform(0.2, 0.7, m), -1.0)
+    src = s.sources                      # when this world's firms defer: same draws, other thresholds
+    th_si = np.where(rng.random(m) < src.si_defer_share, rng.uniform(*src.si_defer_cash, m), -1.0)
+    th_util = np.where(rng.random(m) < src.util_defer_share, rng.uniform(*src.util_defer_cash, m), -1.0)
     staller = (d.role[ent] == ROLE_GENERAL) & (rng.random(m) < 0.7)
     th_stall = rng.uniform(0.1, 0.4, m)
     duration = np.clip(rng.lognormal(np.log(35.0), 0.6, m), 7, 180)

@@ -94,6 +94,8 @@ class Observer:
         self.months = int(np.ceil(s.days / MONTH)) + 1
         self.sf = spring_festival_days(s.start, -60, s.days + 60)
         self.bill_day = rng.uniform(0, 28, n)
+        self.shocks = int(round(s.sources.industry_shocks_per_year * s.days / 365.0))
+        """industry-wide late months per source over the span"""
 
     def emit(self, day: float, cls: str, fields: dict) -> None:
         if 0.0 <= day < self.s.days:
@@ -129,10 +131,11 @@ class Observer:
             # healthy enterprises: one late month now and then, paid the next month
             n = len(d)
             late = rng.random((n, self.months)) < 0.004 * self.false_mult
-            # an industry-wide late month (a billing-system change, a holiday)
-            ind = int(rng.integers(0, len(INDUSTRIES)))
-            month = int(rng.integers(0, self.months))
-            late[:, month] |= (d.industry == ind) & (rng.random(n) < 0.15)
+            # industry-wide late months (a billing-system change, a holiday)
+            for _ in range(self.shocks):
+                ind = int(rng.integers(0, len(INDUSTRIES)))
+                month = int(rng.integers(0, self.months))
+                late[:, month] |= (d.industry == ind) & (rng.random(n) < self.s.sources.industry_shock_share)
             for i, m in zip(*np.nonzero(late & has[:, None])):
                 day = m * MONTH + self.bill_day[i]
                 self._bill(day + rng.uniform(1, 6), cls, int(i), 1, bill[i], False)
@@ -166,7 +169,7 @@ class Observer:
                         break
                     continue
                 if self.keep(0.25):
-                    self._si(end + 30 + rng.uniform(5, 20), v.ent, unpaid, insured, paid)
+                    self._si(end + rng.uniform(*self.s.sources.si_report_lag_days), v.ent, unpaid, insured, paid)
                 if j < 0 and unpaid == 0:
                     break
         n = len(d)
@@ -318,17 +321,18 @@ class Observer:
             late = (v.cash < 0.3) & ~v.arrears
             n = len(v.arrears)
             topic = "construction_payment" if d.industry[i] == construction and rng.random() < 0.4 else "wage"
-            rate_c = 0.04 * root * v.arrears + 0.008 * root * late
+            unpaid = self._voiced(v)
+            rate_c = 0.04 * root * unpaid + 0.008 * self.s.sources.voices_before_onset * root * late
             for j in np.flatnonzero(rng.random(n) < np.minimum(rate_c, 0.9)).tolist():
                 self._complaint(v.day0 + j + rng.uniform(0.3, 0.8), i, topic, int(rng.integers(1, 4)), rng.random() < named)
-            rate_p = 0.01 * root * v.arrears
+            rate_p = 0.01 * root * unpaid
             for j in np.flatnonzero(rng.random(n) < np.minimum(rate_p, 0.5)).tolist():
                 self._petition(v.day0 + j + rng.uniform(0.3, 0.7), i, topic, 1, False, rng.random() < named + 0.1)
             arr = np.flatnonzero(v.arrears)
             if len(arr) and w >= 10 and rng.random() < 0.3:
                 people = int(np.clip(w * rng.uniform(0.1, 0.5), 5, 300))
                 self._petition(v.day0 + arr[0] + rng.uniform(3, 20), i, topic, people, True, True)
-            rate_o = 0.004 * root * v.arrears
+            rate_o = 0.004 * root * unpaid
             for j in np.flatnonzero(rng.random(n) < rate_o).tolist():
                 self.emit(v.day0 + j + rng.uniform(0, 1), "public_opinion", {
                     "enterprise_id": d.uscc[i] if rng.random() < named else None, "area_code": d.area(i),
@@ -338,7 +342,8 @@ class Observer:
         n = len(d)
         years = self.s.days / 365.0
         size = np.sqrt(np.maximum(d.employees, 1) / 20.0)
-        for i in np.flatnonzero(rng.random(n) < np.minimum(0.02 * size * self.false_mult * years, 0.5)).tolist():
+        dispute = 0.02 * self.s.sources.healthy_wage_complaints
+        for i in np.flatnonzero(rng.random(n) < np.minimum(dispute * size * self.false_mult * years, 0.5)).tolist():
             self._complaint(rng.uniform(0, self.s.days), i, "wage", 1, True)
         other = np.where(np.isin(d.industry, CONSUMER), 0.3, 0.08) * self.false_mult * years
         for i in np.flatnonzero(rng.random(n) < np.minimum(other, 0.9)).tolist():
@@ -351,6 +356,15 @@ class Observer:
             self.emit(rng.uniform(0, self.s.days), "public_opinion", {
                 "enterprise_id": d.uscc[i], "area_code": d.area(i), "wage_related": False,
                 "sentiment": round(float(rng.uniform(-0.9, -0.2)), 3), "reach": int(rng.lognormal(np.log(500), 1.0))})
+
+    def _voiced(self, v: View) -> np.ndarray:
+        """Days on which workers complain about unpaid wages: the arrears, after this world's delay."""
+        lo, hi = self.s.sources.voices_delay_days
+        if hi <= 0:
+            return v.arrears
+        days = np.arange(len(v.arrears))
+        first = int(np.argmax(v.arrears)) if v.arrears.any() else len(days)
+        return v.arrears & (days >= first + self.rng.uniform(lo, hi))
 
     def _complaint(self, day: float, i: int, topic: str, callers: int, named: bool) -> None:
         self.emit(day, "hotline_complaint", {"enterprise_id": self.d.uscc[i] if named else None,
@@ -378,7 +392,45 @@ class Observer:
         self.construction()
         self.voices()
         self.gatherings()
+        self.habits()
         return self.events
+
+    # -- healthy firms that look distressed ------------------------------------------------
+    def habits(self) -> None:
+        """Chronic late payers and industry-wide late social-insurance months (drawn last, so a world
+        without them draws exactly as before).
+
+        A chronic late payer is a healthy firm that pays its social insurance
+        and its utility bills a month late now and then, year after year, and
+        catches up the month after: a signal that says nothing new about it.
+        """
+        src, d, rng = self.s.sources, self.d, self.rng
+        n = len(d)
+        si_late = np.zeros((n, self.months), bool)
+        for _ in range(self.shocks):
+            ind = int(rng.integers(0, len(INDUSTRIES)))
+            month = int(rng.integers(0, self.months))
+            si_late[:, month] |= (d.industry == ind) & (rng.random(n) < src.industry_shock_share)
+        chronic = np.zeros(n, bool)
+        if src.chronic_late_share > 0:
+            chronic = rng.random(n) < src.chronic_late_share
+            si_late |= chronic[:, None] & (rng.random((n, self.months)) < src.chronic_late_monthly)
+        for i, m in zip(*np.nonzero(si_late & self.has["si"][:, None])):
+            end = (m + 1) * MONTH
+            ins = int(d.employees[i])
+            months = 2 if rng.random() < 0.15 else 1
+            self._si(end + rng.uniform(*src.si_report_lag_days), int(i), months, ins,
+                     int(ins * rng.uniform(0.3, 1.0)))
+            self._si(end + months * MONTH + rng.uniform(*src.si_report_lag_days), int(i), 0, ins, ins)
+        if not chronic.any():
+            return
+        for kind, cls, bill in (("water", "water_arrears", d.water_bill), ("power", "electricity_arrears", d.power_bill)):
+            late = chronic[:, None] & self.has[kind][:, None] & (rng.random((n, self.months)) < src.chronic_late_monthly)
+            for i, m in zip(*np.nonzero(late)):
+                day = m * MONTH + self.bill_day[i]
+                months = 2 if rng.random() < 0.15 else 1
+                self._bill(day + rng.uniform(1, 6), cls, int(i), months, bill[i], False)
+                self._bill(day + months * MONTH + rng.uniform(1, 6), cls, int(i), 0, bill[i], False)
 
 
 def background_hotline(s: Scenario, d: District, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

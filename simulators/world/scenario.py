@@ -104,6 +104,53 @@ class Faults(_Strict):
         return v
 
 
+def _range_check(v: tuple[float, float]) -> tuple[float, float]:
+    if not 0 <= v[0] <= v[1]:
+        raise ValueError(f"need 0 ≤ min ≤ max, got {list(v)}")
+    return v
+
+
+class Sources(_Strict):
+    """When and how each source system reacts to distress, and how often healthy firms look distressed.
+
+    The defaults are the ``yuhang`` world. Another world moves them: sources
+    that react at other times (complaints only once wages are unpaid, social
+    insurance deferred only just before), chronic late payers, industry-wide
+    late months. A detector's figures count only if they hold across worlds.
+    """
+
+    voices_before_onset: float = Field(
+        default=1.0, ge=0, description="complaints, petitions and opinion while wages are still paid but cash is "
+        "short, relative to the yuhang rate (0.008·√workers a day); 0 = workers speak only once wages are unpaid")
+    voices_delay_days: tuple[float, float] = Field(
+        default=(0.0, 0.0), description="days after the arrears begin before workers start complaining (uniform)")
+    si_defer_share: float = Field(default=0.75, ge=0, le=1,
+                                  description="share of distressed firms that defer social insurance at all")
+    si_defer_cash: tuple[float, float] = Field(
+        default=(0.5, 1.0), description="cash (months of payroll) below which a firm defers social insurance "
+        "(uniform per firm); lower = later, closer to the arrears")
+    util_defer_share: float = Field(default=0.55, ge=0, le=1,
+                                    description="share of distressed firms that defer utility bills at all")
+    util_defer_cash: tuple[float, float] = Field(default=(0.2, 0.7), description="as si_defer_cash, for utility bills")
+    si_report_lag_days: tuple[float, float] = Field(
+        default=(35.0, 50.0), description="days from the end of a contribution month to its arrears report")
+    chronic_late_share: float = Field(
+        default=0.0, ge=0, le=1, description="healthy firms that pay social insurance and utility bills late as a "
+        "habit (a late month, then caught up), year after year")
+    chronic_late_monthly: float = Field(default=0.35, ge=0, le=1,
+                                        description="chance of a late month for a chronic late payer")
+    industry_shocks_per_year: float = Field(
+        default=1.0, ge=0, description="industry-wide late months per source (water, electricity, social "
+        "insurance) and year: a billing-system change, a holiday, a bad month for the trade")
+    industry_shock_share: float = Field(default=0.15, ge=0, le=1,
+                                        description="share of the industry's firms late in such a month")
+    healthy_wage_complaints: float = Field(
+        default=1.0, ge=0, description="single-worker wage disputes at healthy firms, relative to yuhang")
+
+    _ranges = field_validator("voices_delay_days", "si_defer_cash", "util_defer_cash", "si_report_lag_days")(
+        classmethod(lambda cls, v: _range_check(v)))
+
+
 class Gatherings(_Strict):
     escalation_share: float = Field(default=0.12, ge=0, le=1,
                                     description="share of arrears episodes with ≥ 20 workers that escalate to a gathering")
@@ -157,6 +204,7 @@ class Scenario(_Strict):
     surges: list[Surge] = Field(default_factory=list)
     compound_surge: CompoundSurge | None = None
     gatherings: Gatherings = Gatherings()
+    sources: Sources = Sources()
     faults: Faults = Faults()
     inspectors: int = Field(default=40, ge=1, description="labour inspectors, for alerts per inspector per week")
 

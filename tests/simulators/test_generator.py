@@ -212,3 +212,49 @@ def test_shipped_scenarios_load_and_bad_files_name_the_field():
         parse_scenario("name: x\nindustry_mix: {mining: 1}\n")
     with pytest.raises(ScenarioError, match="no scenario named"):
         load_scenario("atlantis")
+
+
+def _world_signals(s):
+    """(share of non-sudden episodes with a named wage complaint in the 90 days before onset,
+    late social-insurance reports per healthy firm-year)."""
+    from datetime import datetime
+    from simulators.world.truth import epoch0
+    gen = generate(s)
+    t0 = epoch0(s.start)
+    complaints, si_late = {}, Counter()
+    for line in gen.lines:
+        d = json.loads(line)
+        ev = d.get("event") or {}
+        ent = ev.get("enterprise_id")
+        if not ent:
+            continue
+        day = (datetime.fromisoformat(ev["occurred_at"]).timestamp() - t0) / 86400
+        if d["class"] == "hotline_complaint" and ev["topic"] in ("wage", "construction_payment"):
+            complaints.setdefault(ent, []).append(day)
+        if d["class"] == "social_insurance_arrears" and ev["months_unpaid"] >= 1:
+            si_late[ent] += 1
+    episodes = [e for e in gen.truth.arrears if not e.sudden and s.warmup_days <= e.start < s.days]
+    before = sum(any(e.start - 90 <= t < e.start for t in complaints.get(e.enterprise_id, [])) for e in episodes)
+    troubled = {x.enterprise_id for x in gen.truth.distress} | {e.enterprise_id for e in gen.truth.arrears}
+    healthy = sum(n for ent, n in si_late.items() if ent not in troubled)
+    return before / len(episodes), healthy / (s.enterprises - len(troubled)) * 365 / s.days
+
+
+def test_worlds_differ_in_when_sources_react_and_how_common_late_payers_are():
+    """yuhang-hard is another world, not another seed: complaints follow the arrears, late payment is a habit."""
+    easy = _world_signals(load_scenario("yuhang", enterprises=8000, seed=21, hotline_per_day=50))
+    hard = _world_signals(load_scenario("yuhang-hard", enterprises=8000, seed=21, hotline_per_day=50))
+    assert easy[0] > 0.2 and hard[0] < 0.1
+    assert easy[1] < 0.05 and 0.3 < hard[1] < 0.8
+
+
+def test_how_sources_report_never_changes_the_truth():
+    """Complaint timing, report lags, chronic late payers and industry shocks are observation, not fate."""
+    base = load_scenario("yuhang", enterprises=1500, seed=9, hotline_per_day=50)
+    other = base.with_overrides(sources={**base.sources.model_dump(), "voices_before_onset": 0.0,
+                                         "voices_delay_days": (5, 30), "si_report_lag_days": (40, 80),
+                                         "chronic_late_share": 0.3, "industry_shocks_per_year": 4,
+                                         "healthy_wage_complaints": 3.0})
+    a, b = generate(base), generate(other)
+    assert a.truth.to_json() == b.truth.to_json()
+    assert a.lines != b.lines
