@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -23,10 +23,13 @@ class Reason(BaseModel):
 class AlertIn(BaseModel):
     """An alert as the worker announces it on ``ew.alerts``."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     alert_id: str = Field(min_length=1, max_length=64)
     kind: str
+    alert_list: Literal["", "inspect_now", "early_warning"] = Field(
+        default="", alias="list", description="wage arrears: inspect_now (risk today) or early_warning (onset "
+        "within 90 days, not yet showing); empty for area alerts")
     subject_id: str
     subject_name: str = ""
     area_code: str = ""

@@ -1,9 +1,18 @@
-"""The wage-arrears engine: decoded events in → score updates and alerts out.
+"""The wage-arrears engine: decoded events in → score updates and alerts out, on two lists.
 
-This is the one code path the stream agent and the backtest share. It groups
-events by enterprise and instant, skips duplicate event ids, folds registry
-records into the state, extracts evidence, steps the scorer and builds alert
-payloads. Storage of states is the caller's (a Faust table, or a dict).
+This is the one code path the stream agent and the backtest share. A batch
+is handled in three passes:
+
+1. registry records and late reports are counted per industry (the context a
+   firm's lateness is judged against reads only *earlier* days, so it does not
+   depend on the order enterprises of one batch are scored in);
+2. per enterprise, per instant (event time): skip duplicate ids, fold the
+   events into the evidence and the history, and build a feature row;
+3. every row is scored by each list's model at once (numpy), and per
+   enterprise, in time order, the levels and episodes of each list are decided
+   and alert payloads built.
+
+Storage of states is the caller's (a Faust table, or a dict).
 """
 from __future__ import annotations
 
@@ -14,11 +23,15 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
-from detectors.enterprise import EnterpriseState, StepResult, reasons, step
+import numpy as np
+
+from detectors.decay import EvidenceParams
+from detectors.enterprise import Decision, EnterpriseState, absorb, decide, reasons
 from detectors.evidence import SIGNALS, WAGE_TOPICS, Evidence, extract
+from detectors.features import FEATURES, IndustryContext, feature_row, late_kind, local_day
 from detectors.levels import LEVEL_NAMES, alert_id
+from detectors.models import calibrated
 from detectors.named_surge import observe as observe_named
-from detectors.wage_score import ScoreParams
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,17 +82,39 @@ def iso(t: float) -> str:
     return datetime.fromtimestamp(t, tz=timezone.utc).isoformat()
 
 
-class WageArrearsEngine:
-    """Scores enterprises from their events with the rules in force."""
+LIST_ORDER = ("inspect_now", "early_warning")
+"""Inspect-now is decided first: a firm on it is not also put on the early-warning list."""
+ALERT_KIND = {"inspect_now": "wage_arrears", "early_warning": "wage_arrears_early"}
+"""Alert-id kind per list, so one enterprise's episodes on the two lists are two alerts."""
 
-    def __init__(self, rules: Any, dedup: int = 256) -> None:
+
+@dataclass
+class Instant:
+    """One enterprise at one event instant, as the models see it."""
+
+    enterprise_id: str
+    t: float
+    row: np.ndarray
+    behind: dict[str, tuple[str, str, float]]
+
+
+class WageArrearsEngine:
+    """Scores enterprises from their events with the rules in force, on the inspect-now and early-warning lists."""
+
+    def __init__(self, rules: Any, dedup: int = 256, context: IndustryContext | None = None) -> None:
         self.dedup = dedup
+        self.context = context or IndustryContext()
+        """late reports per industry per day: the engine's only state that is not per enterprise"""
+        self.record: Callable[[list[Instant]], None] | None = None
+        """called with every batch's instants before they are scored (the fit collects its rows here)"""
         self.set_rules(rules)
 
     def set_rules(self, rules: Any) -> None:
         self.rules = rules
-        self.params = ScoreParams.from_rules(rules, SIGNALS)
-        self.thresholds = rules.thresholds.as_tuple()
+        self.params = EvidenceParams.from_rules(rules, SIGNALS)
+        self.labels = {s: rules.signals[s].label for s in SIGNALS}
+        self.lists = {name: (lst.scorer(), lst.knots(), lst.thresholds.as_tuple(), lst.hysteresis)
+                      for name, lst in rules.lists.items()}
 
     def new_state(self) -> EnterpriseState:
         return EnterpriseState.new(len(SIGNALS), self.dedup)
@@ -93,67 +128,118 @@ class WageArrearsEngine:
             if ev.enterprise_id:
                 by_enterprise[ev.enterprise_id].append(ev)
         for enterprise_id, evs in by_enterprise.items():
-            state = out.touched.get(enterprise_id) or load(enterprise_id) or self.new_state()
+            state = load(enterprise_id) or self.new_state()
+            out.touched[enterprise_id] = state
+            self._count(state, evs)
+        instants: list[Instant] = []
+        for enterprise_id, evs in by_enterprise.items():
+            state = out.touched[enterprise_id]
             evs.sort(key=lambda e: e.t)
             i = 0
             while i < len(evs):
                 j = i
                 while j < len(evs) and evs[j].t == evs[i].t:
                     j += 1
-                self._instant(enterprise_id, state, evs[i:j], out)
+                x = self._instant(enterprise_id, state, evs[i:j], out)
+                if x is not None:
+                    instants.append(x)
                 i = j
-            out.touched[enterprise_id] = state
+        if instants:
+            if self.record is not None:
+                self.record(instants)
+            self._decide(instants, out)
         return out
 
+    def _count(self, state: EnterpriseState, evs: list[DecodedEvent]) -> None:
+        """Pass 1: the registry's industry and the batch's late reports go into the industry context."""
+        for ev in evs:
+            if ev.event_id in state.recent_ids:
+                continue
+            if ev.data_class == "enterprise_registry":
+                industry = ev.fields.get("industry")
+                self.context.register(state.industry, industry)
+                state.industry = industry
+                continue
+            kind = late_kind(ev.data_class, ev.fields)
+            if kind is not None:
+                self.context.count(state.industry, kind, local_day(ev.t))
+
     def _instant(self, enterprise_id: str, state: EnterpriseState, evs: list[DecodedEvent],
-                 out: EngineOutput) -> None:
+                 out: EngineOutput) -> Instant | None:
+        """Pass 2: fold one instant's events into the state; the feature row at that instant."""
         items: list[tuple[Evidence, str]] = []
         named: list[str] = []
         for ev in evs:
             if state.seen(ev.event_id):
                 out.duplicates += 1
                 continue
+            f = ev.fields
             if ev.data_class == "enterprise_registry":
-                f = ev.fields
                 state.industry, state.area_code = f.get("industry"), f.get("area_code")
                 state.employees, state.name = int(f.get("employees", 0)), f.get("name", "")
                 continue
-            if state.area_code is None and ev.fields.get("area_code"):
-                state.area_code = ev.fields["area_code"]
-            items.extend((e, ev.event_id) for e in extract(ev.data_class, ev.fields))
-            if ev.data_class in NAMED_CLASSES and ev.fields.get("topic") in WAGE_TOPICS:
+            if state.area_code is None and f.get("area_code"):
+                state.area_code = f["area_code"]
+            state.history.observe(ev.data_class, f, ev.t)
+            items.extend((e, ev.event_id) for e in extract(ev.data_class, f))
+            if ev.data_class in NAMED_CLASSES and f.get("topic") in WAGE_TOPICS:
                 named.append(ev.event_id)
         t = evs[0].t
+        if all(ev.data_class == "enterprise_registry" for ev in evs):
+            return None          # reference data: it changes the profile, the next evidence instant is scored
         if named:
             items.extend(named_surge_evidence(state, t, named))
-        _, result = step(state, t, items, self.params, self.thresholds, self.rules.hysteresis)
-        out.score_updates.append({
-            "enterprise_id": enterprise_id, "score": round(result.score, 6),
-            "level": LEVEL_NAMES[result.level], "at": iso(state.t or t), "evidence_at": iso(t),
-            "rules_version": self.rules.version})
-        if result.announce or result.closed:
-            out.alerts.append(self.alert_payload(enterprise_id, state, result))
+        evidence = absorb(state, t, items, self.params)
+        now = state.t if state.t is not None else t
+        row = feature_row(evidence, state.history, now, state.industry, state.employees,
+                          self.context.rates(state.industry, local_day(now)))
+        return Instant(enterprise_id, t, row, dict(state.behind))
 
-    def alert_payload(self, enterprise_id: str, state: EnterpriseState, r: StepResult) -> dict[str, Any]:
-        """What an inspector sees: level, probability, why, by when, and the harm at stake."""
-        assert r.episode_start is not None
-        raised = state.t or r.episode_start
-        deadline_days = getattr(self.rules.deadlines_days, LEVEL_NAMES[max(r.level, 1)])
+    def _decide(self, instants: list[Instant], out: EngineOutput) -> None:
+        """Pass 3: score every row on each list, then levels and alerts per enterprise in time order."""
+        X = np.vstack([x.row for x in instants])
+        scores = {name: calibrated(model.raw(X), knots) for name, (model, knots, _, _) in self.lists.items()}
+        for k, x in enumerate(instants):
+            state = out.touched[x.enterprise_id]
+            levels: dict[str, int] = {}
+            for name in LIST_ORDER:
+                model, _, thresholds, hysteresis = self.lists[name]
+                score = float(scores[name][k])
+                if name == "early_warning" and levels["inspect_now"] > 0:
+                    score = scores[name][k] = 0.0   # on the inspect-now list: an early warning would say less
+                d = decide(state.on(name), x.t, score, thresholds, hysteresis)
+                levels[name] = d.level
+                if d.announce or d.closed:
+                    out.alerts.append(self.alert_payload(name, x, state, d, score, model.contributions(x.row)))
+            out.score_updates.append({
+                "enterprise_id": x.enterprise_id,
+                "score": round(float(scores["inspect_now"][k]), 6), "level": LEVEL_NAMES[levels["inspect_now"]],
+                "early_score": round(float(scores["early_warning"][k]), 6),
+                "early_level": LEVEL_NAMES[levels["early_warning"]],
+                "at": iso(state.t or x.t), "evidence_at": iso(x.t), "rules_version": self.rules.version})
+
+    def alert_payload(self, list_name: str, x: Instant, state: EnterpriseState, d: Decision, score: float,
+                      contributions: np.ndarray) -> dict[str, Any]:
+        """What an inspector sees: list, level, probability, why, by when, and the harm at stake."""
+        assert d.episode_start is not None
+        raised = state.t or d.episode_start
+        deadline_days = getattr(self.rules.deadlines_days, LEVEL_NAMES[max(d.level, 1)])
         return {
-            "alert_id": alert_id("wage_arrears", enterprise_id, iso(r.episode_start)),
+            "alert_id": alert_id(ALERT_KIND[list_name], x.enterprise_id, iso(d.episode_start)),
             "kind": "wage_arrears",
-            "subject_id": enterprise_id,
+            "list": list_name,
+            "subject_id": x.enterprise_id,
             "subject_name": state.name,
             "area_code": state.area_code or "",
-            "level": "closed" if r.closed else LEVEL_NAMES[r.level],
-            "level_rank": 0 if r.closed else r.level,
-            "status": "closed" if r.closed else "open",
-            "score": round(r.score, 6),
+            "level": "closed" if d.closed else LEVEL_NAMES[d.level],
+            "level_rank": 0 if d.closed else d.level,
+            "status": "closed" if d.closed else "open",
+            "score": round(score, 6),
             "workers_at_risk": state.employees,
-            "expected_harm": round(r.score * state.employees, 3),
-            "reasons": reasons(state, r.contributions, self.params),
-            "episode_start": iso(r.episode_start),
-            "raised_at": iso(r.episode_start),
+            "expected_harm": round(score * state.employees, 3),
+            "reasons": reasons(contributions, FEATURES, x.behind, self.labels),
+            "episode_start": iso(d.episode_start),
+            "raised_at": iso(d.episode_start),
             "changed_at": iso(raised),
             "deadline": (datetime.fromtimestamp(raised, tz=timezone.utc) + timedelta(days=deadline_days)).isoformat(),
             "rules_version": self.rules.version,

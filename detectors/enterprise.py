@@ -1,19 +1,21 @@
-"""One enterprise's compact state and the step that updates it.
+"""One enterprise's compact state, how an instant's evidence folds into it, and the level decision per list.
 
-The stream agent and the backtest both call :func:`step` with the events of
-one instant, so they raise the same alerts. Time is an argument (epoch
+The stream agent and the backtest both go through :class:`detectors.engine.WageArrearsEngine`,
+which calls :func:`absorb` with the evidence of one instant and :func:`decide` with the
+score of each alert list, so they raise the same alerts. Time is an argument (epoch
 seconds of event time); nothing here reads the clock.
 
 >>> from detectors.evidence import Evidence
->>> p = ScoreParams(weights=np.array([2.0]), half_lives=np.array([30.0]), combine_max=np.array([False]),
-...                 caps=np.array([3.0]), intercept=-3.0, labels=("complaints",), signals=("complaints",))
+>>> p = EvidenceParams(half_lives=np.array([30.0]), combine_max=np.array([False]), caps=np.array([3.0]),
+...                    labels=("complaints",), signals=("complaints",))
 >>> s = EnterpriseState.new(1)
->>> s, out = step(s, 0.0, [(Evidence("complaints", 1.0, "wage complaint"), "e1")], p, (0.3, 0.5, 0.7), 0.05)
->>> round(out.score, 3), out.level, out.announce
-(0.269, 0, False)
->>> s, out = step(s, 3600.0, [(Evidence("complaints", 1.0, "wage complaint"), "e2")], p, (0.3, 0.5, 0.7), 0.05)
->>> out.level, out.announce, out.episode_start
-(3, True, 3600.0)
+>>> absorb(s, 0.0, [(Evidence("complaints", 1.0, "wage complaint"), "e1")], p).tolist()
+[1.0]
+>>> ls = ListState()
+>>> decide(ls, 0.0, 0.52, (0.3, 0.5, 0.7), 0.05)
+Decision(level=2, announce=True, closed=False, episode_start=0.0)
+>>> decide(ls, 3600.0, 0.46, (0.3, 0.5, 0.7), 0.05).level, decide(ls, 7200.0, 0.1, (0.3, 0.5, 0.7), 0.05).closed
+(2, True)
 """
 from __future__ import annotations
 
@@ -23,12 +25,25 @@ from typing import Any
 
 import numpy as np
 
+from detectors.decay import EvidenceParams, apply_evidence, decay
 from detectors.evidence import Evidence
+from detectors.features import SIGNAL_OF, History
 from detectors.levels import next_level
 from detectors.named_surge import NamedSurge
-from detectors.wage_score import ScoreParams, apply_evidence, contributions, decay, probability
 
 DAY = 86400.0
+
+
+@dataclass
+class ListState:
+    """Where an enterprise stands on one alert list: its level, the level announced, the open episode."""
+
+    level: int = 0
+    announced: int = 0
+    episode_start: float | None = None
+
+    def to_list(self) -> list[Any]:
+        return [self.level, self.announced, self.episode_start]
 
 
 @dataclass
@@ -41,20 +56,26 @@ class EnterpriseState:
     area_code: str | None = None
     employees: int = 0
     name: str = ""
-    level: int = 0
-    announced: int = 0
-    episode_start: float | None = None
+    lists: dict[str, ListState] = field(default_factory=dict)
     recent_ids: deque[str] = field(default_factory=lambda: deque(maxlen=256))
     behind: dict[str, tuple[str, str, float]] = field(default_factory=dict)
     """signal → (event id, plain words, event time) of the latest event behind it."""
     named: NamedSurge | None = None
     """weekly wage complaints naming the enterprise; None until it is first named (most never are)"""
-    published: tuple[float, str] | None = None
-    """(score, level) last put on the risk-score feed; the stream publishes only material changes"""
+    published: tuple[float, str, float, str] | None = None
+    """(score, level, early score, early level) last put on the risk-score feed; only material changes go out"""
+    history: History = field(default_factory=History.new)
 
     @classmethod
     def new(cls, n_signals: int, dedup: int = 256) -> "EnterpriseState":
         return cls(evidence=np.zeros(n_signals), recent_ids=deque(maxlen=dedup))
+
+    def on(self, name: str) -> ListState:
+        """This enterprise's standing on alert list ``name``."""
+        ls = self.lists.get(name)
+        if ls is None:
+            ls = self.lists[name] = ListState()
+        return ls
 
     def seen(self, event_id: str) -> bool:
         """True if this event id was already counted (then it must be skipped)."""
@@ -65,9 +86,10 @@ class EnterpriseState:
 
     def to_dict(self) -> dict[str, Any]:
         return {"e": [round(float(x), 6) for x in self.evidence], "t": self.t, "ind": self.industry,
-                "area": self.area_code, "emp": self.employees, "name": self.name, "lvl": self.level,
-                "ann": self.announced, "ep": self.episode_start, "ids": list(self.recent_ids),
-                "why": {k: list(v) for k, v in self.behind.items()},
+                "area": self.area_code, "emp": self.employees, "name": self.name,
+                "lists": {k: v.to_list() for k, v in self.lists.items() if v.level or v.announced},
+                "ids": list(self.recent_ids),
+                "why": {k: list(v) for k, v in self.behind.items()}, "h": self.history.to_dict(),
                 **({"cs": self.named.to_dict()} if self.named else {}),
                 **({"pub": list(self.published)} if self.published else {})}
 
@@ -75,33 +97,20 @@ class EnterpriseState:
     def from_dict(cls, d: dict[str, Any], dedup: int = 256) -> "EnterpriseState":
         return cls(evidence=np.asarray(d["e"], dtype=float), t=d.get("t"), industry=d.get("ind"),
                    area_code=d.get("area"), employees=int(d.get("emp", 0)), name=d.get("name", ""),
-                   level=int(d.get("lvl", 0)), announced=int(d.get("ann", 0)), episode_start=d.get("ep"),
+                   lists={k: ListState(int(v[0]), int(v[1]), v[2]) for k, v in d.get("lists", {}).items()},
                    recent_ids=deque(d.get("ids", []), maxlen=dedup),
                    behind={k: (v[0], v[1], float(v[2])) for k, v in d.get("why", {}).items()},
                    named=NamedSurge.from_dict(d["cs"]) if "cs" in d else None,
-                   published=(float(d["pub"][0]), str(d["pub"][1])) if "pub" in d else None)
+                   published=(float(d["pub"][0]), str(d["pub"][1]), float(d["pub"][2]), str(d["pub"][3]))
+                   if "pub" in d and len(d["pub"]) == 4 else None,
+                   history=History.from_dict(d["h"]) if "h" in d else History.new())
 
 
-@dataclass(frozen=True)
-class StepResult:
-    score: float
-    level: int
-    announce: bool
-    """True when an alert opens or escalates: only then is it (re)announced."""
-    closed: bool
-    """True when the score fell back below every level: the episode ends."""
-    episode_start: float | None
-    contributions: np.ndarray
-
-
-def step(state: EnterpriseState, t: float, items: list[tuple[Evidence, str]], p: ScoreParams,
-         thresholds: tuple[float, float, float], hysteresis: float) -> tuple[EnterpriseState, StepResult]:
-    """Decay to ``t``, add the evidence of this instant, rescore, decide the level.
+def absorb(state: EnterpriseState, t: float, items: list[tuple[Evidence, str]], p: EvidenceParams) -> np.ndarray:
+    """Decay the evidence to the state's time (or ``t`` if later), add this instant's; the evidence now.
 
     Evidence older than the state (a late event) is aged to the state's time
-    rather than rewinding it. An episode starts at the time of the instant
-    that crossed, so its alert id does not depend on whether a newer event of
-    another class (another topic, consumed in parallel) was processed first.
+    rather than rewinding it.
     """
     if state.t is None:
         state.t = t
@@ -118,33 +127,68 @@ def step(state: EnterpriseState, t: float, items: list[tuple[Evidence, str]], p:
             if prior is None or s >= 0.5 * e.strength or prior[2] <= t:
                 state.behind[e.signal] = (event_id, e.text, t)
     state.t = now
-    score = float(probability(state.evidence, p.prior(state.industry), p))
-    new_level = int(next_level(state.level, score, thresholds, hysteresis))
+    return state.evidence
+
+
+@dataclass(frozen=True)
+class Decision:
+    level: int
+    announce: bool
+    """True when an alert opens or escalates: only then is it (re)announced."""
+    closed: bool
+    """True when the score fell back below every level: the episode ends."""
+    episode_start: float | None
+
+
+def decide(ls: ListState, t: float, score: float, thresholds: tuple[float, float, float],
+           hysteresis: float) -> Decision:
+    """The level after ``score`` at instant ``t``; an episode starts at the instant that crossed.
+
+    So its alert id does not depend on whether a newer event of another class
+    (another topic, consumed in parallel) was processed first.
+    """
+    new_level = int(next_level(ls.level, float(score), thresholds, hysteresis))
     announce = closed = False
-    if new_level > 0 and state.level == 0:
-        state.episode_start = t  # the instant whose evidence crossed, even if newer events came first
-    if new_level > state.announced:
+    if new_level > 0 and ls.level == 0:
+        ls.episode_start = t
+    if new_level > ls.announced:
         announce = True
-        state.announced = new_level
-    if new_level == 0 and state.level > 0:
+        ls.announced = new_level
+    if new_level == 0 and ls.level > 0:
         closed = True
-        state.announced = 0
-    episode = state.episode_start
+        ls.announced = 0
+    episode = ls.episode_start
     if closed:
-        state.episode_start = None
-    state.level = new_level
-    return state, StepResult(score, new_level, announce, closed, episode, contributions(state.evidence, p))
+        ls.episode_start = None
+    ls.level = new_level
+    return Decision(new_level, announce, closed, episode)
 
 
-def reasons(state: EnterpriseState, contrib: np.ndarray, p: ScoreParams, top: int = 3) -> list[dict[str, Any]]:
-    """The top channels by contribution, in plain words, with the event behind each."""
-    order = np.argsort(-contrib)
+NON_EVENT_REASONS = {
+    "breadth": "several kinds of signal at once",
+    "industry": "its industry pays on time these weeks, so its own lateness stands out",
+    "profile": "industry and size",
+}
+
+
+def reasons(contributions: np.ndarray, features: tuple[str, ...], behind: dict[str, tuple[str, str, float]],
+            labels: dict[str, str], top: int = 3) -> list[dict[str, Any]]:
+    """The channels that raised the score most, in plain words, with the event behind each.
+
+    A model's per-feature contributions (log-odds) are summed per channel: the
+    recent evidence, the habit counters and the latest report of social
+    insurance are one reason ("social insurance"), with the latest event behind it.
+    """
+    by_channel: dict[str, float] = {}
+    for name, c in zip(features, contributions.tolist()):
+        if np.isfinite(c):
+            ch = SIGNAL_OF[name]
+            by_channel[ch] = by_channel.get(ch, 0.0) + c
     out = []
-    for i in order[:top]:
-        if contrib[i] <= 0:
+    for ch, c in sorted(by_channel.items(), key=lambda kv: -kv[1])[:top]:
+        if c <= 0:
             break
-        sig = p.signals[i]
-        event_id, text, at = state.behind.get(sig, ("", "", 0.0))
-        out.append({"signal": sig, "label": p.labels[i], "contribution": round(float(contrib[i]), 3),
-                    "detail": text, "event_id": event_id, "event_time": at})
+        event_id, text, at = behind.get(ch, ("", NON_EVENT_REASONS.get(ch, ""), 0.0))
+        out.append({"signal": ch, "label": labels.get(ch, NON_EVENT_REASONS.get(ch, ch)),
+                    "contribution": round(float(c), 3), "detail": text, "event_id": event_id, "event_time": at})
     return out

@@ -18,7 +18,7 @@ import numpy as np
 
 LEVEL_NAMES = ("none", "blue", "yellow", "red")
 
-_PREFIX = {"wage_arrears": "wa", "group_incident": "gi", "complaint_surge": "cs"}
+_PREFIX = {"wage_arrears": "wa", "wage_arrears_early": "we", "group_incident": "gi", "complaint_surge": "cs"}
 
 
 def next_level(level: np.ndarray | int, score: np.ndarray | float,

@@ -5,6 +5,7 @@ import json
 import logging
 import signal
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
@@ -138,15 +139,7 @@ def backtest(scenario: Optional[str] = typer.Option(None, help="scenario name or
     """Run the stream's detector code in batch over a scenario or a recorded log and judge it against the truth."""
     from simulators.commands import backtest as run, print_report
 
-    if (scenario is None) == (events is None):
-        typer.echo("error: give exactly one source: --scenario NAME, or --events PATH with --truth PATH", err=True)
-        raise typer.Exit(2)
-    if events is not None and truth is None:
-        typer.echo("error: --events needs --truth PATH (the ground truth the alerts are judged against)", err=True)
-        raise typer.Exit(2)
-    if truth is not None and events is None:
-        typer.echo("error: --truth goes with --events; a scenario brings its own truth", err=True)
-        raise typer.Exit(2)
+    _one_source(scenario, events, truth)
     report = _user_errors(run, scenario, rules=rules, json_out=as_json, baseline=baseline, seed=seed,
                           progress=not as_json and sys.stderr.isatty(), events=events, truth=truth,
                           alerts_out=alerts_out)
@@ -184,33 +177,74 @@ def replay(events: Path = typer.Option(..., help="recorded event log: a .jsonl[.
 
 
 @app.command()
-def tune(scenario: str = typer.Option(..., help="scenario name or YAML path"),
-         target_ewr: float = typer.Option(0.9, "--target-ewr", min=0.0, max=1.0),
+def tune(scenario: Optional[str] = typer.Option(None, help="scenario name or YAML path (or use --events/--truth)"),
+         events: Optional[Path] = typer.Option(None, help="recorded event log (docs/event-log.md)"),
+         truth: Optional[Path] = typer.Option(None, help="ground truth for --events (docs/ground-truth.md)"),
+         list_name: str = typer.Option("inspect_now", "--list", help="inspect_now or early_warning"),
+         objective: str = typer.Option("recall", help="what to maximise: recall, early_recall, before_onset_share, "
+                                       "strict_warning_rate, recall_non_sudden"),
+         target_ewr: Optional[float] = typer.Option(0.85, "--target-ewr", min=0.0, max=1.0,
+                                                    help="least effective warning rate (0 = no such constraint)"),
+         max_weekly: Optional[float] = typer.Option(None, "--max-weekly", min=0.0,
+                                                    help="most alerts per inspector per week"),
          out: Path = typer.Option(Path("var/tune"), file_okay=False, help="where the plot and rule file go"),
          rules: Optional[Path] = typer.Option(None, exists=True, dir_okay=False),
          seed: Optional[int] = typer.Option(None, help="override the scenario's seed (tune on another draw "
                                                        "than the one you will judge on)")) -> None:
-    """Sweep alert thresholds; print the table, write a PNG plot and a rule file with the chosen thresholds."""
+    """Sweep one list's thresholds; print the table, write a PNG plot and a rule file with the chosen thresholds."""
     from simulators.commands import tune as run
 
-    result = _user_errors(run, scenario, target_ewr=target_ewr, out_dir=out, rules=rules, seed=seed)
-    typer.echo(json.dumps({k: v for k, v in result.items() if k != "table"}, indent=2, default=str))
+    _one_source(scenario, events, truth)
+    result = _user_errors(run, scenario, list_name=list_name, objective=objective, target_ewr=target_ewr or None,
+                          max_weekly=max_weekly, out_dir=out, rules=rules, seed=seed, events=events, truth=truth)
+    typer.echo(json.dumps({k: v for k, v in result.items() if k not in ("rows", "baseline_rows")}, indent=2,
+                          default=str))
 
 
 @app.command()
-def fit(scenario: str = typer.Option(..., help="scenario name or YAML path"),
+def fit(scenario: Optional[list[str]] = typer.Option(None, help="scenario(s) to fit on, one world each; repeat "
+                                                     "the option to fit on several worlds at once"),
+        events: Optional[Path] = typer.Option(None, help="a district's recorded event log (docs/event-log.md)"),
+        truth: Optional[Path] = typer.Option(None, help="its ground truth (docs/ground-truth.md)"),
+        train_until: Optional[datetime] = typer.Option(None, formats=["%Y-%m-%d"],
+                                                       help="--events: fit on deliveries before this day, judge on "
+                                                       "the rest (default: the first two thirds of the log)"),
         out: Path = typer.Option(..., dir_okay=False, help="rule file to write"),
         version: str = typer.Option(..., help="version the new rule file carries (every alert shows it)"),
+        model: str = typer.Option("trees", help="trees (boosted, monotone) or logistic (sign-constrained)"),
         rules: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
-                                             help="rule file whose half-lives, caps and thresholds are kept"),
-        seed: Optional[int] = typer.Option(None, help="override the scenario's seed")) -> None:
-    """Fit the wage-arrears weights by maximum likelihood on one simulated draw; print the fit and its reliability table."""
-    from earlywarn.settings import DEFAULT_RULES
+                                             help="rule file whose evidence channels are kept"),
+        seed: Optional[int] = typer.Option(None, help="override the scenarios' seed")) -> None:
+    """Fit both alert lists (inspect now, early warning) on simulated worlds or a district's own history."""
     from simulators.evaluation.fit import fit_rules
 
-    overrides = {"seed": seed} if seed is not None else {}
-    result = _user_errors(fit_rules, scenario, Path(rules or DEFAULT_RULES), out, version, **overrides)
+    if model not in ("trees", "logistic"):
+        typer.echo(f"error: --model must be trees or logistic, got {model!r}", err=True)
+        raise typer.Exit(2)
+    if not scenario and events is None:
+        typer.echo("error: give --scenario NAME (one or more), or --events PATH with --truth PATH", err=True)
+        raise typer.Exit(2)
+    if scenario:
+        _one_source(scenario[0], events, truth)
+    else:
+        _one_source(None, events, truth)
+    result = _user_errors(fit_rules, out, version, scenarios=scenario or None, seed=seed, events=events, truth=truth,
+                          train_until=train_until.date() if train_until else None, rules=rules, model=model,
+                          progress=sys.stderr.isatty())
     typer.echo(json.dumps(result, indent=2, default=str))
+
+
+def _one_source(scenario: Optional[str], events: Optional[Path], truth: Optional[Path]) -> None:
+    """Exactly one source of events: a scenario, or a recorded log with its truth."""
+    if (scenario is None) == (events is None):
+        typer.echo("error: give exactly one source: --scenario NAME, or --events PATH with --truth PATH", err=True)
+        raise typer.Exit(2)
+    if events is not None and truth is None:
+        typer.echo("error: --events needs --truth PATH (the ground truth the alerts are judged against)", err=True)
+        raise typer.Exit(2)
+    if truth is not None and events is None:
+        typer.echo("error: --truth goes with --events; a scenario brings its own truth", err=True)
+        raise typer.Exit(2)
 
 
 def _user_errors(fn, *args, **kwargs):

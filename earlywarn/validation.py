@@ -28,7 +28,8 @@ def describe_validation(exc: ValidationError) -> str:
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
         got = err.get("input")
-        shown = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
+        text = repr(got)
+        shown = "" if isinstance(got, (dict, list)) else f" (got {text if len(text) <= 80 else text[:77] + '...'})"
         parts.append(f"{where}: {err['msg']}{shown}")
     return "; ".join(parts)
 

@@ -1,18 +1,31 @@
-"""Schema of the wage-arrears rule file: weights, half-lives, thresholds, deadlines.
+"""Schema of the wage-arrears rule file: evidence channels, two alert lists, each with its model and thresholds.
 
-Every alert carries the file's ``version``, so verification outcomes can be
-attributed to the rules that produced them.
+Two lists, two purposes (an inspector reviews one, acts on the other):
+
+* ``inspect_now`` — firms that show wage-arrears risk today, ranked for the
+  effective warning rate: an inspector who goes finds arrears or distress;
+* ``early_warning`` — firms not yet in arrears, ranked for an arrears onset
+  within the horizon: a visit that may still prevent it.
+
+Each list has its own model over the same features (:mod:`detectors.features`),
+its calibration, thresholds and hysteresis. Every alert carries the file's
+``version`` and its list, so verification outcomes can be attributed to the
+rules that produced them.
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from detectors.evidence import SIGNALS
+from detectors.features import FEATURES
+from detectors.models import Logistic, Model, TreeEnsemble
 
 LEVELS: tuple[str, ...] = ("blue", "yellow", "red")
 """Warning colours, least to most serious."""
+LISTS: tuple[str, ...] = ("inspect_now", "early_warning")
 
 
 class _Strict(BaseModel):
@@ -20,7 +33,8 @@ class _Strict(BaseModel):
 
 
 class SignalRule(_Strict):
-    weight: float = Field(ge=0, description="log-odds per unit of (saturated) evidence")
+    """One evidence channel: how its events combine and fade (the channel's decayed strength is a feature)."""
+
     half_life_days: float = Field(gt=0, description="evidence halves after this many days")
     combine: Literal["max", "sum"] = Field(
         description="'max' for state reports (months overdue), 'sum' for incidents (suits, complaints)")
@@ -52,12 +66,11 @@ class Deadlines(_Strict):
 
 
 class Calibration(_Strict):
-    """A monotone map from the model's raw log-odds to the probability observed on simulated truth.
+    """A monotone map from the model's raw log-odds to the probability observed on held-out truth.
 
-    Why: a logistic over saturating evidence ranks well but is too sure at the
-    top and too shy in the middle (the reliability table shows it); an isotonic
-    fit (``earlywarn fit``) corrects the numbers an inspector reads and the
-    expected harm, without changing the order of enterprises.
+    Why: a model ranks well before its numbers are right; an isotonic fit
+    (``earlywarn fit``) corrects the probability an inspector reads and the
+    expected harm without changing the order of enterprises.
     """
 
     logit: list[float] = Field(min_length=2, description="raw log-odds knots, strictly increasing")
@@ -75,27 +88,90 @@ class Calibration(_Strict):
             raise ValueError("every calibrated probability must lie strictly between 0 and 1")
         return self
 
+    def knots(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.array(self.logit, dtype=float), np.array(self.probability, dtype=float)
+
+
+class LogisticModel(_Strict):
+    kind: Literal["logistic"]
+    intercept: float = Field(allow_inf_nan=False)
+    weights: dict[str, Annotated[float, Field(allow_inf_nan=False)]] = Field(
+        description="feature → log-odds per unit; features left out weigh 0")
+
+    @model_validator(mode="after")
+    def _known(self) -> "LogisticModel":
+        unknown = sorted(set(self.weights) - set(FEATURES))
+        if unknown:
+            raise ValueError(f"unknown feature(s) {unknown}; known: {list(FEATURES)}")
+        return self
+
+    def build(self) -> Logistic:
+        return Logistic(self.intercept, np.array([self.weights.get(f, 0.0) for f in FEATURES], dtype=float))
+
+
+class TreesModel(_Strict):
+    kind: Literal["trees"]
+    trees: int = Field(ge=1, description="number of trees (informative; the blob holds them)")
+    blob: str = Field(min_length=1, description="the ensemble: base64 of a compressed npz (written by earlywarn fit)")
+    _built: TreeEnsemble | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _readable(self) -> "TreesModel":
+        try:
+            built = TreeEnsemble.from_blob(self.blob, len(FEATURES))
+        except Exception as exc:  # a damaged blob is a bad rule file, with a message that does not echo it
+            raise ValueError(f"the tree ensemble cannot be read: {type(exc).__name__}: {str(exc)[:200]}") from None
+        if len(built.roots) != self.trees:
+            raise ValueError(f"the blob holds {len(built.roots)} trees, the file says {self.trees}")
+        self._built = built
+        return self
+
+    def build(self) -> TreeEnsemble:
+        assert self._built is not None
+        return self._built
+
+
+class AlertList(_Strict):
+    description: str = ""
+    model: LogisticModel | TreesModel = Field(discriminator="kind")
+    calibration: Calibration | None = Field(default=None, description="raw log-odds → probability; absent: the logistic")
+    thresholds: LevelThresholds
+    hysteresis: float = Field(default=0.02, ge=0, lt=1, description="a level is left only below threshold − hysteresis")
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> "AlertList":
+        if self.hysteresis >= self.thresholds.blue:
+            raise ValueError(f"hysteresis {self.hysteresis} must be below the blue threshold {self.thresholds.blue}")
+        return self
+
+    def scorer(self) -> Model:
+        return self.model.build()
+
+    def knots(self) -> tuple[np.ndarray, np.ndarray] | None:
+        return None if self.calibration is None else self.calibration.knots()
+
 
 class RuleFile(_Strict):
     version: str = Field(min_length=1, max_length=64)
     description: str = ""
-    intercept: float = Field(description="log-odds of 90-day arrears with no evidence, before the industry prior")
-    industry_prior: dict[str, float] = Field(default_factory=dict, description="log-odds offset per industry")
     signals: dict[str, SignalRule]
-    thresholds: LevelThresholds
-    hysteresis: float = Field(default=0.05, ge=0, lt=1, description="a level is left only below threshold − hysteresis")
+    features: list[str] = Field(description="the feature columns the models were fitted on, in order")
+    lists: dict[Literal["inspect_now", "early_warning"], AlertList]
     deadlines_days: Deadlines = Deadlines()
     horizon_days: int = Field(default=90, gt=0)
-    calibration: Calibration | None = Field(default=None, description="raw log-odds → probability; absent: the logistic")
 
     @model_validator(mode="after")
-    def _known_signals(self) -> "RuleFile":
+    def _consistent(self) -> "RuleFile":
         unknown = sorted(set(self.signals) - set(SIGNALS))
         if unknown:
             raise ValueError(f"unknown signal(s) {unknown}; known: {list(SIGNALS)}")
         missing = sorted(set(SIGNALS) - set(self.signals))
         if missing:
-            raise ValueError(f"signal(s) {missing} missing; every signal needs a rule (weight 0 to switch one off)")
-        if self.hysteresis >= self.thresholds.blue:
-            raise ValueError(f"hysteresis {self.hysteresis} must be below the blue threshold {self.thresholds.blue}")
+            raise ValueError(f"signal(s) {missing} missing; every signal needs a rule")
+        if tuple(self.features) != FEATURES:
+            raise ValueError("features differ from the ones this engine computes (the models were fitted for "
+                             f"another version); expected {list(FEATURES)}")
+        absent = [name for name in LISTS if name not in self.lists]
+        if absent:
+            raise ValueError(f"list(s) {absent} missing; a rule file has both {list(LISTS)}")
         return self

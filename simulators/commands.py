@@ -11,7 +11,7 @@ from typing import Any
 from simulators.evaluation.report import print_report
 from simulators.evaluation.run import backtest
 from simulators.evaluation.truthfile import truth_document
-from simulators.evaluation.tune import sweep
+from simulators.evaluation.tune import Target, sweep
 from simulators.world.generate import Generated, generate
 from simulators.world.scenario import load_scenario
 
@@ -49,8 +49,11 @@ def write_scenario(gen: Generated, out: Path) -> dict[str, Path]:
     return paths
 
 
-def tune(scenario: str, target_ewr: float = 0.9, out_dir: Path = Path("var/tune"), rules: Path | None = None,
-         progress: bool = True, seed: int | None = None) -> dict[str, Any]:
-    """Sweep the alert thresholds; print the table, write a PNG plot and a rule file with the chosen thresholds."""
-    return sweep(scenario, target_ewr=target_ewr, out_dir=Path(out_dir), rules=rules, progress=progress,
-                 overrides={"seed": seed} if seed is not None else None)
+def tune(scenario: str | None = None, list_name: str = "inspect_now", objective: str = "recall",
+         target_ewr: float | None = 0.85, max_weekly: float | None = None, out_dir: Path = Path("var/tune"),
+         rules: Path | None = None, progress: bool = True, seed: int | None = None, events: Path | None = None,
+         truth: Path | None = None) -> dict[str, Any]:
+    """Sweep one list's alert thresholds; print the table, write a PNG plot and a rule file with the chosen ones."""
+    return sweep(scenario, list_name=list_name, objective=objective, target=Target(target_ewr, max_weekly),
+                 out_dir=Path(out_dir), rules=rules, progress=progress,
+                 overrides={"seed": seed} if seed is not None else None, events=events, truth=truth)

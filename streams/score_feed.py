@@ -10,9 +10,11 @@ so the rule holds across batches and restarts.
 
 >>> from detectors.enterprise import EnterpriseState
 >>> s = EnterpriseState.new(1)
->>> [material(s, {"score": x, "level": lvl}, 0.01) for x, lvl in
+>>> [material(s, {"score": x, "level": lvl, "early_score": 0.0, "early_level": "none"}, 0.01) for x, lvl in
 ...  [(0.10, "none"), (0.105, "none"), (0.112, "none"), (0.113, "blue")]]
 [True, False, True, True]
+>>> material(s, {"score": 0.113, "level": "blue", "early_score": 0.0, "early_level": "blue"}, 0.01)
+True
 """
 from __future__ import annotations
 
@@ -22,9 +24,14 @@ from detectors.enterprise import EnterpriseState
 
 
 def material(state: EnterpriseState, update: dict[str, Any], min_change: float) -> bool:
-    """True if ``update`` should be published; then it becomes the state's last published score."""
+    """True if ``update`` should be published; then it becomes the state's last published score.
+
+    Both lists count: a level change on either, or either score moving by ``min_change``.
+    """
+    now = (float(update["score"]), str(update["level"]), float(update["early_score"]), str(update["early_level"]))
     last = state.published
-    if last is not None and update["level"] == last[1] and abs(update["score"] - last[0]) < min_change:
+    if last is not None and now[1] == last[1] and now[3] == last[3] and abs(now[0] - last[0]) < min_change \
+            and abs(now[2] - last[2]) < min_change:
         return False
-    state.published = (float(update["score"]), str(update["level"]))
+    state.published = now
     return True

@@ -21,12 +21,15 @@ def list_alerts(
     level: Literal["blue", "yellow", "red", "closed"] | None = None,
     status: Literal["open", "closed"] | None = None,
     kind: str | None = Query(None, max_length=32),
+    alert_list: Literal["inspect_now", "early_warning"] | None = Query(
+        None, alias="list", description="wage-arrears list: inspect_now or early_warning"),
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> AlertPage:
     """Alerts in the caller's area, ranked by expected harm (probability × workers)."""
     total, rows = store.list_alerts(session, area_scope=caller.area_scope, area=area, level=level,
-                                    status=status, kind=kind, limit=limit, offset=offset)
+                                    status=status, kind=kind, alert_list=alert_list, limit=limit,
+                                    offset=offset)
     return AlertPage(total=total, items=[AlertOut.model_validate(r) for r in rows])
 
 

@@ -47,7 +47,7 @@ def _scoped(stmt, area_scope: str | None):
 
 
 def list_alerts(session: Session, *, area_scope: str | None, area: str | None = None, level: str | None = None,
-                status: str | None = None, kind: str | None = None, limit: int = 50,
+                status: str | None = None, kind: str | None = None, alert_list: str | None = None, limit: int = 50,
                 offset: int = 0) -> tuple[int, list[Alert]]:
     """Alerts in scope, most expected harm first (how an inspector's list is ranked)."""
     stmt = _scoped(select(Alert), area_scope)
@@ -59,6 +59,8 @@ def list_alerts(session: Session, *, area_scope: str | None, area: str | None = 
         stmt = stmt.where(Alert.status == status)
     if kind:
         stmt = stmt.where(Alert.kind == kind)
+    if alert_list:
+        stmt = stmt.where(Alert.alert_list == alert_list)
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     rows = session.execute(stmt.order_by(Alert.expected_harm.desc(), Alert.alert_id)
                            .limit(limit).offset(offset)).scalars().all()

@@ -16,6 +16,8 @@ class Alert(Base):
 
     alert_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
+    alert_list: Mapped[str] = mapped_column(String(16), default="", index=True)
+    """inspect_now (risk today) or early_warning (onset ahead); empty for area alerts"""
     subject_id: Mapped[str] = mapped_column(String(64), index=True)
     subject_name: Mapped[str] = mapped_column(String(200), default="")
     area_code: Mapped[str] = mapped_column(String(15), index=True)

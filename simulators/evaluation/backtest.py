@@ -161,6 +161,8 @@ class Alert:
     score: float = 0.0
     list: str = "inspect_now"
     reasons: list[dict[str, Any]] = field(default_factory=list)
+    episode_start: float = 0.0
+    """the event time of the instant that crossed (part of the alert id; the stream's ``raised_at``)"""
 
 
 def delivered_by(batch: list[DecodedEvent]) -> dict[str, list[tuple[float, float]]]:
@@ -180,11 +182,14 @@ def arrival(deliveries: list[tuple[float, float]], instant: float) -> float:
 @dataclass
 class EngineRun:
     alerts: list[Alert]
-    scores: dict[str, list[tuple[float, float, float]]]
-    """enterprise → (raise time if it opened an alert, time of the score, score) after each instant, in
-    processing order (for threshold sweeps)"""
+    scores: dict[str, dict[str, list[tuple[float, float, float]]]]
+    """list → enterprise → (raise time, time of the score, score) after each instant, in processing order
+    (for threshold sweeps)"""
     duplicates: int
     rules_version: str
+
+    def by_list(self, name: str) -> list[Alert]:
+        return [a for a in self.alerts if a.list == name]
 
 
 class EnginePass:
@@ -200,7 +205,8 @@ class EnginePass:
         self.keep_scores = keep_scores
         self.store: dict[str, Any] = {}
         self.alerts: dict[str, Alert] = {}
-        self.scores: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+        self.scores: dict[str, dict[str, list[tuple[float, float, float]]]] = {
+            "inspect_now": defaultdict(list), "early_warning": defaultdict(list)}
         self.duplicates = 0
 
     def step(self, batch: list[DecodedEvent], delivered_from: float = float("-inf")) -> None:
@@ -222,7 +228,9 @@ class EnginePass:
         if self.keep_scores:
             for u in out.score_updates:
                 ent = u["enterprise_id"]
-                self.scores[ent].append((raised_at(ent, _ts(u["evidence_at"])), _ts(u["at"]), u["score"]))
+                raised, at = raised_at(ent, _ts(u["evidence_at"])), _ts(u["at"])
+                self.scores["inspect_now"][ent].append((raised, at, u["score"]))
+                self.scores["early_warning"][ent].append((raised, at, u["early_score"]))
         for a in out.alerts:
             known = self.alerts.get(a["alert_id"])
             if a["level"] == "closed":
@@ -235,12 +243,12 @@ class EnginePass:
                 handling = _ts(a["deadline"]) - _ts(a["changed_at"])      # the level's deadline, in seconds
                 known = self.alerts[a["alert_id"]] = Alert(
                     a["alert_id"], a["subject_id"], raised, raised + handling, a["level"], score=a["score"],
-                    list=a.get("list", "inspect_now"), reasons=a["reasons"])
+                    list=a.get("list", "inspect_now"), reasons=a["reasons"], episode_start=_ts(a["episode_start"]))
             known.last_level = a["level"]
 
     def result(self) -> EngineRun:
         ordered = sorted(self.alerts.values(), key=lambda a: (a.raised, a.subject_id))
-        return EngineRun(ordered, dict(self.scores), self.duplicates, self.rules_version)
+        return EngineRun(ordered, {k: dict(v) for k, v in self.scores.items()}, self.duplicates, self.rules_version)
 
 
 def run_engine(log: DecodedLog | Iterable[list[DecodedEvent]], rules: Any, progress: bool = False,

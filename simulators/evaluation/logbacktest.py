@@ -7,7 +7,7 @@ day is decoded, fed to every consumer and dropped.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -103,13 +103,15 @@ class LogPass:
 
 
 def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: DecodeStats,
-            progress: bool = False, keep_scores: bool = False) -> LogPass:
+            progress: bool = False, keep_scores: bool = False, record: Callable[[list[Any]], None] | None = None,
+            before_batch: Callable[[list[DecodedEvent]], None] | None = None) -> LogPass:
     """Decode ``items`` once and feed each delivery day to the engine, the baseline and the gathering tracker.
 
     ``stats`` collects counts and problem lines (pass the same
     :class:`~simulators.evaluation.logfiles.LineProblems` to the reader that made ``items``).
     """
     engine = EnginePass(rules, keep_scores)
+    engine.engine.record = record
     surges = ComplaintSurgeTracker()
     groups = GatheringAlerts(GroupIncidentWatch(surges, large=LARGE))
     plain = GatheringAlerts(GroupIncidentWatch(None, large=LARGE))
@@ -121,6 +123,8 @@ def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: D
         nonlocal days
         for d, batch in day_batches(decode_items(items, stats, REF_MIDNIGHT)):
             ours = [ev for ev in batch if ev.enterprise_id]
+            if before_batch is not None:
+                before_batch(ours)
             engine.step(ours, REF_MIDNIGHT + d * DAY)
             seen.observe(ours)
             surges.process(batch)

@@ -28,19 +28,9 @@ def print_report(r: dict[str, Any], file: Any = None) -> None:
               f"(registry: {r['registry_enterprises']}): {', '.join(missing['first'])}", file=file)
     print(f"truth: {r['truth']}", file=file)
     print(f"hidden risk counted as: {r['hidden_risk_basis']}", file=file)
-    print(f"{'':28s}{'detector':>12s}{'baseline':>12s}{'lift':>8s}", file=file)
-    for k in KEYS + ("early_recall", "before_onset_share", "alerts_per_inspector_week"):
-        lift = r["lift"].get(k)
-        print(f"{k:28s}{_fmt(r[k]):>12s}{_fmt(b[k]):>12s}{_fmt(lift):>8s}", file=file)
-    print("on-site outcome at the check:", file=file)
-    for k in ("arrears_confirmed", "hidden_risk", "no_risk"):
-        print(f"  {k:26s}{r['outcomes'][k]:>12d}{b['outcomes'][k]:>12d}", file=file)
-    print("where the firm stood when alerted:", file=file)
-    for k, n in r["categories"].items():
-        print(f"  {k:26s}{n:>12d}{b['categories'][k]:>12d}", file=file)
-    print("recall of non-sudden episodes by lead:", file=file)
-    for k, v in r["recall_non_sudden_by_lead"].items():
-        print(f"  {k:26s}{_fmt(v):>12s}{_fmt(b['recall_non_sudden_by_lead'][k]):>12s}", file=file)
+    _table("all alerts", r, b, file)
+    for name, part in r.get("lists", {}).items():
+        _table(f"list {name}", part, part["baseline"], file)
     print(f"lead days percentiles: {r['lead_days_percentiles']}", file=file)
     c = r["recall_ceiling"]["non_sudden"]
     print(f"recall ceiling (non-sudden episodes with unusual evidence delivered before their start): any in 90 days "
@@ -48,6 +38,23 @@ def print_report(r: dict[str, Any], file: Any = None) -> None:
           f"{_fmt(c['any_30_to_90d'])}; any evidence at all {_fmt(c['any_evidence_90d'])}", file=file)
     print(f"group incidents: {r['group_incidents']}", file=file)
     print(f"seconds: {r['seconds']}", file=file)
+
+
+def _table(title: str, r: dict[str, Any], b: dict[str, Any], file: Any) -> None:
+    """One alert list beside the points table at the same volume."""
+    print(f"{title + ':':28s}{'detector':>12s}{'baseline':>12s}{'lift':>8s}", file=file)
+    for k in KEYS + ("early_recall", "before_onset_share", "alerts_per_inspector_week"):
+        lift = r["lift"].get(k) if "lift" in r else None
+        print(f"  {k:26s}{_fmt(r[k]):>12s}{_fmt(b[k]):>12s}{_fmt(lift):>8s}", file=file)
+    print("  on-site outcome at the check:", file=file)
+    for k in ("arrears_confirmed", "hidden_risk", "no_risk"):
+        print(f"    {k:24s}{r['outcomes'][k]:>12d}{b['outcomes'][k]:>12d}", file=file)
+    print("  where the firm stood when alerted:", file=file)
+    for k, n in r["categories"].items():
+        print(f"    {k:24s}{n:>12d}{b['categories'][k]:>12d}", file=file)
+    print("  recall of non-sudden episodes by lead:", file=file)
+    for k, v in r["recall_non_sudden_by_lead"].items():
+        print(f"    {k:24s}{_fmt(v):>12s}{_fmt(b['recall_non_sudden_by_lead'][k]):>12s}", file=file)
 
 
 def _fmt(v: Any) -> str:

@@ -98,6 +98,25 @@ def truth_from_doc(doc: TruthDoc, lp: LogPass) -> TruthSource:
                        doc.enterprise_ids(), doc.distress_intervals is not None)
 
 
+LIFT_KEYS = ("effective_warning_rate", "strict_warning_rate", "recall", "recall_non_sudden", "early_recall",
+             "before_onset_share")
+
+
+def _lift(mine: dict[str, Any], theirs: dict[str, Any]) -> dict[str, float | None]:
+    return {k: (round(mine[k] / theirs[k], 3) if mine[k] and theirs[k] else None) for k in LIFT_KEYS}
+
+
+def beside_baseline(alerts: list[Any], lp: LogPass, table: Any, index: TruthIndex, inspectors: int
+                    ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """Alerts judged, and the points table judged at the threshold that gives the nearest alert volume."""
+    mine = evaluate(alerts, index, inspectors)
+    threshold, base_alerts = match_baseline(lp.trace, table, len(alerts))
+    theirs = evaluate(base_alerts, index, inspectors)
+    theirs["threshold"] = threshold
+    theirs["version"] = table.version
+    return mine, theirs, base_alerts
+
+
 def score_pass(lp: LogPass, source: TruthSource, table: Any, keep_scores: bool = False,
                alerts_out: Path | None = None) -> dict[str, Any]:
     """The report: detector and baseline figures, group incidents, and what was skipped or missing.
@@ -106,11 +125,11 @@ def score_pass(lp: LogPass, source: TruthSource, table: Any, keep_scores: bool =
     """
     index = TruthIndex(source.truth, source.verified)
     run = lp.run
-    report = evaluate(run.alerts, index, source.inspectors)
-    threshold, base_alerts = match_baseline(lp.trace, table, len(run.alerts))
-    base = evaluate(base_alerts, index, source.inspectors)
-    base["threshold"] = threshold
-    base["version"] = table.version
+    report, base, base_alerts = beside_baseline(run.alerts, lp, table, index, source.inspectors)
+    report["lists"] = {}
+    for name in ("inspect_now", "early_warning"):
+        mine, theirs, _ = beside_baseline(run.by_list(name), lp, table, index, source.inspectors)
+        report["lists"][name] = {**mine, "baseline": theirs, "lift": _lift(mine, theirs)}
     if alerts_out is not None:
         report["alerts_out"] = {"path": str(alerts_out), "lines": write_alerts(alerts_out, run.alerts, base_alerts)}
     st = lp.stats
@@ -126,9 +145,7 @@ def score_pass(lp: LogPass, source: TruthSource, table: Any, keep_scores: bool =
                               "effective_warning_rate counts only arrears as hidden risk"),
         "truth": source.truth.summary(),
         "baseline": base,
-        "lift": {k: (round(report[k] / base[k], 3) if report[k] and base[k] else None)
-                 for k in ("effective_warning_rate", "strict_warning_rate", "recall", "recall_non_sudden",
-                           "early_recall", "before_onset_share")},
+        "lift": _lift(report, base),
         "group_incidents": {**lp.groups.score(source.truth, source.grids),
                             "headcount_only": {k: v for k, v in lp.groups_headcount_only.score(source.truth, source.grids)
                                                .items() if k in ("hits", "false_alarms", "late_alerts",

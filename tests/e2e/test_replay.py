@@ -50,7 +50,7 @@ def test_replayed_log_gives_the_backtest_alerts_in_the_api(stack, tmp_path):
     report = backtest(events=tmp_path / "events.jsonl", truth=tmp_path / "truth.json", progress=False,
                       keep_scores=True)
     run = report.pop("_run")
-    want = {a.alert_id: (a.subject_id, a.raised, a.last_level) for a in run.alerts}
+    want = {a.alert_id: (a.subject_id, a.episode_start, a.last_level) for a in run.alerts}
     assert want, "the log must raise alerts to compare"
     assert report["dead_letters"] > 0, "the log should carry malformed lines for the dead-letter path"
 

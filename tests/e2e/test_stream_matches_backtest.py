@@ -51,7 +51,7 @@ def test_stream_and_backtest_give_the_same_alerts(request):
     s = load_scenario("yuhang", **OVERRIDES)
     gen = generate(s)
     run = run_engine(decode_log(gen.lines, epoch0(s.start)), load_rules(DEFAULT_RULES))
-    want = {a.alert_id: a.raised for a in run.alerts}
+    want = {a.alert_id: a.episode_start for a in run.alerts}
     assert want, "the scenario must raise alerts to compare"
 
     ours = set(gen.district.uscc)

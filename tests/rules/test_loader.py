@@ -10,7 +10,10 @@ from rules.loader import RuleFileError, RuleWatcher, load_rules, parse_rules
 
 def test_default_rules_validate():
     rules = load_rules(DEFAULT_RULES)
-    assert rules.version and rules.thresholds.blue < rules.thresholds.red
+    assert rules.version and set(rules.lists) == {"inspect_now", "early_warning"}
+    for lst in rules.lists.values():
+        assert lst.thresholds.blue < lst.thresholds.red
+        lst.scorer()
 
 
 def _set(path: str, value):
@@ -30,20 +33,31 @@ def _set(path: str, value):
 _DELETE = object()
 
 
+NOW = "lists.inspect_now"
+
+
 @pytest.mark.parametrize("edit, needle", [
-    (_set("thresholds", {"blue": 0.6, "yellow": 0.5, "red": 0.7}),
-     "thresholds: Value error, thresholds must rise blue < yellow < red"),
-    (_set("signals.social_insurance.weight", -1.1), "signals.social_insurance.weight: Input should be greater than or equal to 0"),
+    (_set(f"{NOW}.thresholds", {"blue": 0.6, "yellow": 0.5, "red": 0.7}),
+     "lists.inspect_now.thresholds: Value error, thresholds must rise blue < yellow < red"),
+    (_set("signals.social_insurance.half_life_days", -1.1),
+     "signals.social_insurance.half_life_days: Input should be greater than 0"),
     (_set("signals.litigation.combine", "mean"), "signals.litigation.combine"),
     (_set("verzion", "x"), "verzion: Extra inputs are not permitted"),
     (_set("signals.petitions", _DELETE), "signal(s) ['petitions'] missing"),
-    (_set("hysteresis", 0.5), "hysteresis 0.5 must be below the blue threshold"),
-    (_set("calibration", {"logit": [-5.0, -1.0, 2.0], "probability": [0.01, 0.3, 0.2]}),
+    (_set("lists.early_warning", _DELETE), "list(s) ['early_warning'] missing"),
+    (_set("features", ["recent_utility_arrears"]), "features differ from the ones this engine computes"),
+    (_set(f"{NOW}.hysteresis", 0.99), "must be below the blue threshold"),
+    (_set(f"{NOW}.calibration", {"logit": [-5.0, -1.0, 2.0], "probability": [0.01, 0.3, 0.2]}),
      "calibration: Value error, probability must not decrease from knot to knot"),
-    (_set("calibration", {"logit": [-5.0, -5.0], "probability": [0.01, 0.3]}),
+    (_set(f"{NOW}.calibration", {"logit": [-5.0, -5.0], "probability": [0.01, 0.3]}),
      "calibration: Value error, logit knots must be strictly increasing"),
-    (_set("calibration", {"logit": [-5.0, 1.0], "probability": [0.0, 0.3]}),
+    (_set(f"{NOW}.calibration", {"logit": [-5.0, 1.0], "probability": [0.0, 0.3]}),
      "every calibrated probability must lie strictly between 0 and 1"),
+    (_set(f"{NOW}.model.blob", "bm90IGFuIG5weg=="), "the tree ensemble cannot be read"),
+    (_set(f"{NOW}.model.trees", 3), "trees, the file says 3"),
+    (_set(f"{NOW}.model", {"kind": "logistic", "intercept": -3.0, "weights": {"shoe_size": 1.0}}),
+     "unknown feature(s) ['shoe_size']"),
+    (_set(f"{NOW}.model", {"kind": "forest"}), "model"),
 ])
 def test_bad_rule_file_is_refused_with_a_precise_message(edit, needle):
     data = edit(yaml.safe_load(DEFAULT_RULES.read_text()))
@@ -78,14 +92,14 @@ def test_watcher_swaps_good_files_and_keeps_running_rules_on_bad_ones(tmp_path):
     assert watcher.poll() is False
 
     time.sleep(0.01)
-    path.write_text(_with(DEFAULT_RULES, thresholds={"blue": 0.3, "yellow": 0.5, "red": 0.4}))  # breaks the ordering
-    assert watcher.poll() is False
+    path.write_text(_with(DEFAULT_RULES, lists__inspect_now__thresholds={"blue": 0.3, "yellow": 0.5, "red": 0.4}))
+    assert watcher.poll() is False                                          # breaks the ordering
     assert watcher.rules.version == original and "thresholds" in watcher.last_error
 
     time.sleep(0.01)
-    path.write_text(_with(DEFAULT_RULES, version="v-next", thresholds__red=0.8))
+    path.write_text(_with(DEFAULT_RULES, version="v-next", lists__inspect_now__thresholds__red=0.97))
     assert watcher.poll() is True
-    assert watcher.rules.version == "v-next" and watcher.rules.thresholds.red == 0.80
+    assert watcher.rules.version == "v-next" and watcher.rules.lists["inspect_now"].thresholds.red == 0.97
     assert watcher.last_error is None
 
 
@@ -93,10 +107,12 @@ def test_the_rule_file_guide_names_every_field_and_signal():
     from pathlib import Path
 
     from detectors.evidence import SIGNALS
-    from rules.schema import RuleFile
+    from detectors.features import FEATURES
+    from rules.schema import AlertList, RuleFile
 
     guide = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
-    for name in RuleFile.model_fields:
+    for name in [*RuleFile.model_fields, *AlertList.model_fields]:
         assert f"`{name}" in guide, name
-    for signal in SIGNALS:
-        assert f"`{signal}`" in guide, signal
+    for name in [*SIGNALS, *(f for f in FEATURES if not f.startswith("recent_"))]:
+        assert f"`{name}`" in guide, name
+    assert "`recent_<channel>`" in guide           # one per channel, each named above

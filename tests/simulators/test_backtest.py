@@ -75,32 +75,34 @@ def test_no_detector_beats_the_recall_ceiling_of_its_sources(report):
     assert ceiling["non_sudden"]["any_90d"] > 0
 
 
-def test_tune_replay_gives_the_engine_alerts_at_the_file_thresholds():
+@pytest.mark.parametrize("name", ["inspect_now", "early_warning"])
+def test_tune_replay_gives_the_engine_alerts_at_the_file_thresholds(name):
     import numpy as np
     from rules.loader import load_rules
     from earlywarn.settings import DEFAULT_RULES
-    from simulators.evaluation.tune import replay, shifted
+    from simulators.evaluation.tune import replay
     rep = backtest("yuhang", progress=False, seed=6, keep_scores=True,
-                   overrides={"enterprises": 2000, "hotline_per_day": 30})
+                   overrides={"enterprises": 3000, "hotline_per_day": 90})
     run = rep["_run"]
     rules = load_rules(DEFAULT_RULES)
-    thr = shifted(rules.thresholds.as_tuple(), np.array([0.0]))
+    lst = rules.lists[name]
     d = rules.deadlines_days
-    got = replay(run.scores, thr, rules.hysteresis, (d.blue, d.yellow, d.red))[0]
-    want = [(a.subject_id, a.raised, a.check, a.level) for a in run.alerts]
+    got = replay(run.scores[name], np.array([lst.thresholds.as_tuple()]), lst.hysteresis, (d.blue, d.yellow, d.red))[0]
+    want = [(a.subject_id, a.raised, a.check, a.level) for a in run.by_list(name)]
     assert [(a.subject_id, a.raised, a.check, a.level) for a in got] == want
     assert want, "the small scenario raises some alerts"
 
 
 def test_tune_writes_plot_and_valid_rule_file(tmp_path):
     from rules.loader import load_rules
-    from simulators.evaluation.tune import sweep
-    res = sweep("yuhang", target_ewr=0.5, out_dir=tmp_path, progress=False,
-                overrides={"enterprises": 1500, "hotline_per_day": 30})
+    from simulators.evaluation.tune import Target, sweep
+    res = sweep("yuhang", list_name="early_warning", objective="early_recall", target=Target(max_weekly=0.5),
+                out_dir=tmp_path, progress=False, overrides={"enterprises": 1500, "hotline_per_day": 30})
     assert Path(res["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     tuned = load_rules(res["rules_file"])
-    assert tuned.thresholds.blue == res["chosen"]["blue"]
+    assert tuned.lists["early_warning"].thresholds.as_tuple() == tuple(res["chosen"]["thresholds"])
     assert len(res["rows"]) > 10 and res["baseline_rows"]
+    assert all({"early_recall", "before_onset_share"} <= set(r) for r in res["rows"])
 
 
 def test_where_alerted_firms_stood_adds_up_to_the_alerts(report):
