@@ -165,18 +165,15 @@ class Alert:
     """the event time of the instant that crossed (part of the alert id; the stream's ``raised_at``)"""
 
 
-def delivered_by(batch: list[DecodedEvent]) -> dict[str, list[tuple[float, float]]]:
-    """Per enterprise, (event time, delivery time) of the batch's events, for dating alerts at delivery."""
-    out: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for ev in batch:
-        if ev.enterprise_id:
-            out[ev.enterprise_id].append((ev.t, ev.t if ev.at is None else ev.at))
-    return out
+def decided_at(batch: list[DecodedEvent], delivered_from: float = float("-inf")) -> float:
+    """When a batch's decisions are made: once its last record was delivered (never before ``delivered_from``).
 
-
-def arrival(deliveries: list[tuple[float, float]], instant: float) -> float:
-    """When the evidence up to ``instant`` had all arrived: the latest delivery of the events at or before it."""
-    return max((at for t, at in deliveries if t <= instant), default=instant)
+    Why: within a batch an enterprise's events are folded in event-time order,
+    so a decision may use a record delivered later in the same batch; dating it
+    at the batch's end means no alert and no fitted row uses anything delivered
+    after its date (the leakage test holds it).
+    """
+    return max([delivered_from, *(ev.t if ev.at is None else max(ev.at, ev.t) for ev in batch)])
 
 
 @dataclass
@@ -212,23 +209,18 @@ class EnginePass:
     def step(self, batch: list[DecodedEvent], delivered_from: float = float("-inf")) -> None:
         """Run one batch delivered no earlier than ``delivered_from`` (epoch s).
 
-        An alert cannot be acted on before its evidence arrived: its raise
-        time is the latest delivery time of the enterprise's events up to the
-        crossing instant (the batch start when deliveries are not recorded), so
-        late deliveries do not lengthen the measured lead.
+        An alert cannot be acted on before its evidence arrived: it is dated
+        when the batch was complete (:func:`decided_at`), so late deliveries do
+        not lengthen the measured lead.
         """
         out = self.engine.run(batch, self.store.get)
         self.store.update(out.touched)
         self.duplicates += out.duplicates
-        deliveries = delivered_by(batch) if out.alerts or self.keep_scores else {}
-
-        def raised_at(ent: str, instant: float) -> float:
-            return max(instant, delivered_from, arrival(deliveries.get(ent, []), instant))
-
+        decided = decided_at(batch, delivered_from)
         if self.keep_scores:
             for u in out.score_updates:
                 ent = u["enterprise_id"]
-                raised, at = raised_at(ent, _ts(u["evidence_at"])), _ts(u["at"])
+                raised, at = max(decided, _ts(u["evidence_at"])), _ts(u["at"])
                 self.scores["inspect_now"][ent].append((raised, at, u["score"]))
                 self.scores["early_warning"][ent].append((raised, at, u["early_score"]))
         for a in out.alerts:
@@ -239,7 +231,7 @@ class EnginePass:
                     known.last_level = "closed"
                 continue
             if known is None:
-                raised = raised_at(a["subject_id"], _ts(a["raised_at"]))
+                raised = max(decided, _ts(a["raised_at"]))
                 handling = _ts(a["deadline"]) - _ts(a["changed_at"])      # the level's deadline, in seconds
                 known = self.alerts[a["alert_id"]] = Alert(
                     a["alert_id"], a["subject_id"], raised, raised + handling, a["level"], score=a["score"],

@@ -46,7 +46,7 @@ from detectors.engine import Instant
 from detectors.features import FEATURES, MONOTONE
 from detectors.models import Logistic, TreeEnsemble, calibrated
 from rules.loader import parse_rules
-from simulators.evaluation.backtest import DAY, DecodeStats, TruthIndex, arrival, delivered_by
+from simulators.evaluation.backtest import DAY, DecodeStats, TruthIndex, decided_at
 from simulators.evaluation.baseline import load_baseline
 from simulators.evaluation.logbacktest import run_log
 from simulators.evaluation.logfiles import iter_lines, read_events
@@ -92,17 +92,16 @@ def collect(items: Iterable[Any], rules: Any, name: str, progress: bool = False)
     """Replay a log through the engine as the backtest does; every scored instant with its delivery time."""
     rows: list[Instant] = []
     raised: list[float] = []
+    decided = [0.0]
     stats = DecodeStats()
-    pending: dict[str, list[tuple[float, float]]] = {}
 
     def on_batch(batch: list[Any]) -> None:
-        pending.clear()
-        pending.update(delivered_by(batch))
+        decided[0] = decided_at(batch)
 
     def record(instants: list[Instant]) -> None:
         for x in instants:
             rows.append(x)
-            raised.append(arrival(pending.get(x.enterprise_id, []), x.t))
+            raised.append(max(decided[0], x.t))
 
     lp = run_log(items, rules, load_baseline(), stats, progress=progress, record=record, before_batch=on_batch)
     return rows, raised, lp
