@@ -30,7 +30,8 @@ def create_app(settings: Settings | None = None, *, broker: str | None = None) -
                   description="Wage-arrears and group-incident alerts. Every route but /healthz needs a bearer token.")
     app.state.sessions = session_factory(engine)
     app.state.tokens = settings.tokens()
-    app.state.sink = AlertSink(broker, app.state.sessions) if broker else None
+    app.state.sink = AlertSink(broker, app.state.sessions, stall_after=settings.sink_stall_seconds,
+                               max_lag=settings.sink_max_lag) if broker else None
     app.include_router(health.router)
     app.include_router(alerts.router)
     return app

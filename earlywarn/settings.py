@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     score_feed_min_change: float = Field(
         default=0.005, ge=0, le=1, description="publish an enterprise's score on ew.risk-scores only when it moved "
         "by at least this much (or its level changed) since last published; 0 = every update")
+    sink_stall_seconds: float = Field(
+        default=30.0, gt=0, description="/healthz answers 503 once the alert sink has retried a broker or store "
+        "failure for longer than this")
+    sink_max_lag: int = Field(
+        default=10_000, ge=0, description="/healthz answers 503 while the alert sink is more than this many "
+        "alerts behind on ew.alerts")
     metrics_port: int = Field(default=0, ge=0, le=65535, description="worker /metrics port; 0 = off")
     log_level: str = Field(default="warn", pattern="^(crit|error|warn|info|debug)$")
 
