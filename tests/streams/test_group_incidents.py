@@ -58,3 +58,15 @@ def test_the_surge_says_nothing_about_gatherings_of_another_cause_or_street():
 
 def test_a_flat_gathering_is_not_alerted_even_in_a_surging_street():
     assert GroupIncidentWatch(surging_street()).process(reports("g5", 45, [30, 31, 30, 29])) == []
+
+
+def test_extreme_headcounts_give_finite_alerts():
+    """A headcount far beyond any real gathering (the contract refuses it; the watch must not emit Infinity anyway)."""
+    import json
+
+    watch = GroupIncidentWatch()
+    alerts = watch.process(reports("g-huge", 1, [35, 10**15, 10**18]) + reports("g-zero", 2, [0, 0, 10**6]))
+    assert alerts
+    for a in alerts:
+        json.dumps(a, allow_nan=False)
+        assert a["workers_at_risk"] <= 2**31 - 1 and a["expected_harm"] <= 1e12
