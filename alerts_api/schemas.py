@@ -9,7 +9,7 @@ here first, with its field named.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
@@ -86,9 +86,12 @@ class AlertOut(AlertIn):
 
 
 class AlertPage(BaseModel):
-    total: int
+    total: int = Field(description="alerts matching the filters in the caller's area")
     items: list[AlertOut]
+    next_cursor: str | None = Field(default=None, description="pass as `cursor` for the next page; null on the last")
 
 
 class Problem(BaseModel):
-    detail: Any
+    """Why a request was refused (401, 403, 404, 429); 422 has FastAPI's validation shape."""
+
+    detail: str

@@ -17,10 +17,14 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
+    from earlywarn.settings import describe_settings_error
+
     try:
         return get_settings()
-    except Exception as exc:  # pydantic names the variable and value
-        typer.echo(f"error: bad configuration: {exc}", err=True)
+    except ValidationError as exc:  # names the variable, never its value (tokens, passwords)
+        typer.echo(f"error: bad configuration: {describe_settings_error(exc)}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -62,7 +66,7 @@ def worker() -> None:
     if settings.metrics_port:
         from prometheus_client import start_http_server
         start_http_server(settings.metrics_port, addr="127.0.0.1")
-    pipeline = create_app(settings, bootstrap)
+    pipeline = _user_errors(create_app, settings, bootstrap)  # a bad rule file: one line naming file and place
     worker = Worker(pipeline.app, loglevel=settings.log_level, quiet=True)
     # Faust's terminal spinner sets the root logger to DEBUG so that it can spin on every record:
     # every send then builds a debug record nobody reads (~15% of the worker's time). No spinner.

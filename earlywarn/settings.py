@@ -1,11 +1,18 @@
-"""The one settings object every process shares (environment, ``EW_`` prefix)."""
+"""The one settings object every process shares (environment, ``EW_`` prefix).
+
+Errors name the variable and what is wrong with it, never its value: tokens
+and passwords live here (:func:`describe_settings_error`).
+"""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from earlywarn.identifiers import area_problem
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RULES = PROJECT_ROOT / "rules" / "default.yaml"
@@ -26,6 +33,9 @@ class Settings(BaseSettings):
     api_tokens: str = Field(
         default="", description="comma-separated bearer tokens, each 'token' or 'token:area_code'; "
         "an area-scoped token sees only alerts in that area")
+    api_rate_per_second: float = Field(
+        default=10.0, ge=0, description="requests a second each API token may make after its burst; 0 = no limit")
+    api_rate_burst: int = Field(default=30, ge=1, description="requests an API token may make at once")
     app_id: str = Field(default="earlywarn", description="Faust app id (consumer group prefix)")
     data_dir: Path = Field(default=Path("var"), description="Faust tables, logs, SQLite file")
     batch_size: int = Field(default=2000, ge=1, description="events taken per micro-batch")
@@ -55,13 +65,64 @@ class Settings(BaseSettings):
             raise ValueError(f"EW_KAFKA_BROKER must be host:port, got {value!r}")
         return value
 
+    @field_validator("api_tokens")
+    @classmethod
+    def _tokens(cls, value: str) -> str:
+        parse_api_tokens(value)  # refuse a bad entry at start-up, not at the first request
+        return value
+
     def tokens(self) -> dict[str, str | None]:
         """Token → area scope (None = all areas)."""
-        out: dict[str, str | None] = {}
-        for item in filter(None, (t.strip() for t in self.api_tokens.split(","))):
-            token, _, area = item.partition(":")
-            out[token] = area or None
+        return parse_api_tokens(self.api_tokens)
+
+
+TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]+")
+"""RFC 6750's b64token: what a bearer token may hold"""
+
+
+def parse_api_tokens(text: str) -> dict[str, str | None]:
+    """``EW_API_TOKENS`` → token → area scope (None = every area); strict, naming the entry (never the token).
+
+    Why strict: ``tok:`` used to mean every area, ``tok:330110001,tok`` silently
+    dropped the scope, and ``tok:33011_`` became a LIKE pattern spanning two
+    counties (issue #19).
+
+    >>> parse_api_tokens("ops, street-1:330110001")
+    {'ops': None, 'street-1': '330110001'}
+    >>> parse_api_tokens("tok:33011_")
+    Traceback (most recent call last):
+    ...
+    ValueError: entry 1: area scope '33011_' is not an area code: area code must be digits, got '33011_'
+    """
+    out: dict[str, str | None] = {}
+    where: dict[str, int] = {}
+    if not text.strip():
         return out
+    for n, item in enumerate(text.split(","), start=1):
+        item = item.strip()
+        if not item:
+            raise ValueError(f"entry {n} is empty (two commas in a row, or one at the end)")
+        token, colon, area = item.partition(":")
+        if not TOKEN.fullmatch(token):
+            raise ValueError(f"entry {n}: a token must be letters, digits and ._~+/=- only, and not empty")
+        if colon and not area:
+            raise ValueError(f"entry {n}: empty area scope after ':' (leave out the ':' for a token that sees "
+                             "every area)")
+        if colon and (problem := area_problem(area)):
+            raise ValueError(f"entry {n}: area scope {area[:20]!r} is not an area code: {problem}")
+        if token in out:
+            raise ValueError(f"entry {n}: the same token as entry {where[token]}; give each token once")
+        out[token], where[token] = area or None, n
+    return out
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    """'EW_NAME: what is wrong' for each error, without the value (it may be a token or a password)."""
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False):
+        name = "EW_" + "_".join(str(p) for p in err["loc"]).upper() if err["loc"] else "settings"
+        parts.append(f"{name}: {err['msg']}")
+    return "; ".join(parts)
 
 
 @lru_cache

@@ -19,6 +19,7 @@ rule files, settings).
 """
 from __future__ import annotations
 
+import re
 from typing import TypeVar
 
 import yaml
@@ -27,6 +28,8 @@ from pydantic import BaseModel, ValidationError
 M = TypeVar("M", bound=BaseModel)
 MAX_SHOWN = 60
 MAX_ERRORS = 10
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+"""a location part that may be named as it is; any other key from a file is named by its line"""
 
 
 def shown(value: object, limit: int = MAX_SHOWN) -> str:
@@ -42,12 +45,17 @@ def shown(value: object, limit: int = MAX_SHOWN) -> str:
     return text if len(text) <= limit else f"{text[:limit]}…({len(text)} characters)"
 
 
-def describe_validation(exc: ValidationError, show_input: bool = True) -> str:
-    """'field: message (got value)' for each error (at most :data:`MAX_ERRORS`), joined by '; '."""
+def describe_validation(exc: ValidationError, show_input: bool = True,
+                        key_lines: dict[tuple, int] | None = None) -> str:
+    """'field: message (got value)' for each error (at most :data:`MAX_ERRORS`), joined by '; '.
+
+    With ``show_input=False`` neither values nor keys that are not field names
+    are repeated; such a key is named by its line (``key_lines``: path → line).
+    """
     parts = []
     errors = exc.errors(include_url=False, include_context=False)
     for err in errors[:MAX_ERRORS]:
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        where = ".".join(_place(err["loc"], show_input, key_lines or {})) or "(top level)"
         got = err.get("input")
         note = "" if not show_input or isinstance(got, (dict, list)) else f" (got {shown(got)})"
         parts.append(f"{where}: {err['msg']}{note}")
@@ -56,15 +64,48 @@ def describe_validation(exc: ValidationError, show_input: bool = True) -> str:
     return "; ".join(parts)
 
 
+def _place(loc: tuple, show_input: bool, key_lines: dict[tuple, int]) -> list[str]:
+    out = []
+    for i, part in enumerate(loc):
+        if show_input or isinstance(part, int) or FIELD_NAME.fullmatch(str(part)):
+            out.append(str(part))
+        else:
+            line = key_lines.get(tuple(loc[:i + 1]))
+            out.append(f"(the key on line {line})" if line else "(a key that is no field name)")
+    return out
+
+
 def validate_mapping(data: object, model: type[M], origin: str, error: type[Exception],
-                     show_input: bool = True) -> M:
+                     show_input: bool = True, key_lines: dict[tuple, int] | None = None) -> M:
     """Validate a parsed document; raise ``error('origin: field: message')``."""
     if not isinstance(data, dict):
         raise error(f"{origin}: expected a mapping at the top level, got {type(data).__name__}")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise error(f"{origin}: {describe_validation(exc, show_input)}") from None
+        raise error(f"{origin}: {describe_validation(exc, show_input, key_lines)}") from None
+
+
+def yaml_key_lines(text: str) -> dict[tuple, int]:
+    """Path of every mapping key in a YAML document → its line (1-based)."""
+    out: dict[tuple, int] = {}
+
+    def walk(node: yaml.Node, path: tuple) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                here = path + (key.value if isinstance(key, yaml.ScalarNode) else "",)
+                out.setdefault(here, key.start_mark.line + 1)
+                walk(value, here)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, path + (i,))
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return out
+    if root is not None:
+        walk(root, ())
+    return out
 
 
 def yaml_problem(exc: yaml.YAMLError) -> str:
@@ -87,4 +128,4 @@ def parse_yaml_model(text: str, model: type[M], origin: str, error: type[Excepti
     except yaml.YAMLError as exc:
         detail = str(exc) if show_input else yaml_problem(exc)
         raise error(f"{origin}: not valid YAML: {detail}") from None
-    return validate_mapping(data, model, origin, error, show_input)
+    return validate_mapping(data, model, origin, error, show_input, None if show_input else yaml_key_lines(text))
