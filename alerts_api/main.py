@@ -32,8 +32,8 @@ def create_app(settings: Settings | None = None, *, broker: str | None = None) -
     app.state.sessions = session_factory(engine)
     app.state.tokens = settings.tokens()
     app.state.rate_limiter = RateLimiter(settings.api_rate_per_second, settings.api_rate_burst)
-    app.state.sink = AlertSink(broker, app.state.sessions, stall_after=settings.sink_stall_seconds,
-                               max_lag=settings.sink_max_lag) if broker else None
+    app.state.sink = AlertSink(broker, app.state.sessions, kafka_options=settings.kafka_security().aiokafka_options(),
+                               stall_after=settings.sink_stall_seconds, max_lag=settings.sink_max_lag) if broker else None
     app.include_router(health.router)
     app.include_router(alerts.router)
     return app

@@ -9,10 +9,15 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from earlywarn.identifiers import area_problem
+
+if TYPE_CHECKING:
+    from streams.kafka_security import KafkaSecurity
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RULES = PROJECT_ROOT / "rules" / "default.yaml"
@@ -25,6 +30,13 @@ class Settings(BaseSettings):
 
     kafka_broker: str | None = Field(
         default=None, description="host:port of a Kafka-compatible broker; unset → embedded Tansu")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="how every Kafka client connects; the embedded Tansu supports PLAINTEXT only")
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(
+        default=None, description="CA bundle for SSL/SASL_SSL; unset = the system's trust store")
     database_url: str = Field(
         default="sqlite:///var/earlywarn.db", description="SQLAlchemy URL of the alert store")
     rules_file: Path = Field(default=DEFAULT_RULES, description="the wage-arrears rule file (YAML)")
@@ -64,6 +76,39 @@ class Settings(BaseSettings):
         if not host or not port.isdigit():
             raise ValueError(f"EW_KAFKA_BROKER must be host:port, got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _kafka_security(self) -> "Settings":
+        from streams.kafka_security import KafkaSecurityError
+
+        try:
+            security = self.kafka_security()
+        except KafkaSecurityError as exc:
+            raise ValueError(str(exc)) from None
+        if security.protocol != "PLAINTEXT" and not self.kafka_broker:
+            raise ValueError(f"EW_KAFKA_SECURITY_PROTOCOL={security.protocol} needs EW_KAFKA_BROKER: the embedded "
+                             "Tansu broker supports no TLS or SASL")
+        return self
+
+    def kafka_security(self) -> "KafkaSecurity":
+        """TLS and SASL options for every Kafka client (streams/kafka_security.py)."""
+        from streams.kafka_security import KafkaSecurity
+
+        return KafkaSecurity(self.kafka_security_protocol, self.kafka_sasl_mechanism, self.kafka_sasl_username,
+                             self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None,
+                             self.kafka_ssl_cafile)
+
+    def kafka_env(self) -> dict[str, str]:
+        """The Kafka security settings as ``EW_`` variables, for the processes a stack starts."""
+        env = {"EW_KAFKA_SECURITY_PROTOCOL": self.kafka_security_protocol}
+        for name, value in (("EW_KAFKA_SASL_MECHANISM", self.kafka_sasl_mechanism),
+                            ("EW_KAFKA_SASL_USERNAME", self.kafka_sasl_username),
+                            ("EW_KAFKA_SASL_PASSWORD",
+                             self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None),
+                            ("EW_KAFKA_SSL_CAFILE", str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None)):
+            if value:
+                env[name] = value
+        return env
 
     @field_validator("api_tokens")
     @classmethod
@@ -120,8 +165,8 @@ def describe_settings_error(exc: ValidationError) -> str:
     """'EW_NAME: what is wrong' for each error, without the value (it may be a token or a password)."""
     parts = []
     for err in exc.errors(include_url=False, include_input=False):
-        name = "EW_" + "_".join(str(p) for p in err["loc"]).upper() if err["loc"] else "settings"
-        parts.append(f"{name}: {err['msg']}")
+        message = err["msg"].removeprefix("Value error, ")
+        parts.append(f"EW_{'_'.join(str(p) for p in err['loc']).upper()}: {message}" if err["loc"] else message)
     return "; ".join(parts)
 
 

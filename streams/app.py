@@ -42,8 +42,13 @@ class Pipeline:
 
 
 def faust_settings(settings: Settings, broker: str) -> dict:
-    """Settings known to work against Tansu (DESIGN §5): short group joins, no transactions."""
+    """Settings known to work against Tansu (DESIGN §5): short group joins, no transactions.
+
+    With EW_KAFKA_SECURITY_PROTOCOL other than PLAINTEXT, the broker credentials (TLS, SASL) too.
+    """
+    credentials = settings.kafka_security().faust_credentials()
     return dict(
+        **({"broker_credentials": credentials} if credentials is not None else {}),
         broker=f"kafka://{broker}",
         store="memory://",
         processing_guarantee="at_least_once",
