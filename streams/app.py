@@ -26,8 +26,8 @@ from streams import metrics
 from streams.complaint_surge import ComplaintSurgeTracker
 from streams.deadletter import DeadLetter, dead_letter, letter_key
 from streams.decode import decode_many
-from streams.poison import each_alone, non_finite, run_engine_alone
 from streams.group_incidents import GroupIncidentWatch
+from streams.poison import non_finite, score_batch
 from streams.score_feed import material
 from streams.topics import ALERTS, DEAD_LETTER, RISK_SCORES, SOURCE_TOPICS
 
@@ -113,23 +113,9 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                     origins[id(result)] = (msg, ev.key, payload)
             if not good:
                 continue
-            failed: list[tuple[DecodedEvent, str]] = []
-
-            def without_failed(events: list[DecodedEvent], new: list[tuple[DecodedEvent, str]], stage: str):
-                if not new:
-                    return events
-                metrics.ENGINE_ERRORS.inc()
-                failed.extend((e, f"{stage} failed on this event alone: {reason}") for e, reason in new)
-                gone = {id(e) for e, _ in new}
-                return [e for e in events if id(e) not in gone]
-
-            area_alerts, bad = each_alone(surges.process, good)
-            good = without_failed(good, bad, "complaint-surge counter")
-            more, bad = each_alone(groups.process, good)
-            good = without_failed(good, bad, "gathering watch")
-            area_alerts += more
-            out, bad = run_engine_alone(engine, good, load)
-            without_failed(good, bad, "wage-arrears engine")
+            area_alerts, out, failed, reruns = score_batch(
+                [("complaint-surge counter", surges.process), ("gathering watch", groups.process)], engine, good, load)
+            metrics.ENGINE_ERRORS.inc(reruns)
             for event, reason in failed:
                 msg, key, payload = origins[id(event)]
                 log.error("event %s on %s[%d]@%d dead-lettered: %s", event.event_id[:64], msg.topic, msg.partition,
@@ -142,8 +128,12 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
             for enterprise_id, state in out.touched.items():
                 states[enterprise_id] = state.to_dict()
             for update in feed:
-                if non_finite(update) is None:
-                    await scores.send(key=update["enterprise_id"].encode(), value=update)
+                if non_finite(update) is not None:  # a detector bug: say so, keep the feed valid JSON
+                    metrics.ENGINE_ERRORS.inc()
+                    log.error("score update for %s held back: non-finite %s", update["enterprise_id"],
+                              non_finite(update))
+                    continue
+                await scores.send(key=update["enterprise_id"].encode(), value=update)
             for alert in out.alerts + area_alerts:
                 where = non_finite(alert)
                 if where is not None:  # a detector bug; the sink would refuse it, so say so here

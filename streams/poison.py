@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from detectors.engine import DecodedEvent, EngineOutput, WageArrearsEngine
@@ -82,6 +82,37 @@ def run_engine_alone(engine: WageArrearsEngine, events: list[DecodedEvent],
         merged.alerts += out.alerts
         merged.duplicates += out.duplicates
     return merged, failed
+
+
+def score_batch(stages: Sequence[tuple[str, Callable[[list[DecodedEvent]], list[R]]]], engine: WageArrearsEngine,
+                events: list[DecodedEvent], load: Callable[[str], EnterpriseState | None]
+                ) -> tuple[list[R], EngineOutput, list[Failure], int]:
+    """The worker's stages, then the engine, over one micro-batch, each event failing alone.
+
+    Returns what the stages raised, the engine's output, the failed events
+    with the stage named in the reason (a failed event goes no further), and
+    how many stages had to be rerun event by event.
+    """
+    failed: list[Failure] = []
+    reruns = 0
+
+    def drop(batch: list[DecodedEvent], bad: list[Failure], stage: str) -> list[DecodedEvent]:
+        nonlocal reruns
+        if not bad:
+            return batch
+        reruns += 1
+        failed.extend((e, f"{stage} failed on this event alone: {reason}") for e, reason in bad)
+        gone = {id(e) for e, _ in bad}
+        return [e for e in batch if id(e) not in gone]
+
+    raised: list[R] = []
+    for name, stage in stages:
+        out, bad = each_alone(stage, events)
+        raised += out
+        events = drop(events, bad, name)
+    result, bad = run_engine_alone(engine, events, load)
+    drop(events, bad, "wage-arrears engine")
+    return raised, result, failed, reruns
 
 
 def non_finite(value: object, path: str = "") -> str | None:

@@ -15,7 +15,7 @@ from earlywarn.settings import DEFAULT_RULES
 from rules.loader import load_rules
 from streams.deadletter import MAX_LETTER_BYTES, DeadLetter, dead_letter
 from streams.decode import decode, decode_many
-from streams.poison import each_alone, run_engine_alone
+from streams.poison import each_alone, run_engine_alone, score_batch
 from tests.streams.test_records import EXAMPLES, E, T
 
 NOW = 1_790_000_000.0  # 2026-09-21
@@ -122,3 +122,25 @@ def test_each_alone_isolates_the_events_a_stage_fails_on():
         return [x.upper() for x in xs]
     assert each_alone(stage, ["a", "b"]) == (["A", "B"], [])
     assert each_alone(stage, ["a", "bad", "b"]) == (["A", "B"], [("bad", "ValueError: bad one")])
+
+
+def test_score_batch_names_the_stage_and_keeps_a_failed_event_out_of_later_stages():
+    engine = WageArrearsEngine(load_rules(DEFAULT_RULES))
+    events = good_events(5)
+    seen_by_second: list[str] = []
+
+    def first(batch):
+        if any(e.event_id == "w2" for e in batch):
+            raise ValueError("w2 again")
+        return [f"first:{e.event_id}" for e in batch]
+
+    def second(batch):
+        seen_by_second.extend(e.event_id for e in batch)
+        return []
+
+    raised, out, failed, reruns = score_batch([("first stage", first), ("second stage", second)], engine, events,
+                                              lambda _: None)
+    assert [(e.event_id, reason) for e, reason in failed] == [
+        ("w2", "first stage failed on this event alone: ValueError: w2 again")]
+    assert raised == ["first:w0", "first:w1", "first:w3", "first:w4"] and reruns == 1
+    assert "w2" not in seen_by_second and len(out.score_updates) == 1   # one enterprise, one instant, 4 events
