@@ -140,11 +140,12 @@ class AlertSink:
                 batches = await consumer.getmany(timeout_ms=500, max_records=500)
                 records = [AlertRecord(tp.topic, tp.partition, r.offset, r.value, r.key)
                            for tp, recs in batches.items() for r in recs]
+                self._measure_lag(consumer, batches, taken=False)  # the poll in hand counts as behind
                 if records:
                     await self._take_in(records, producer)
                     await consumer.commit()
                 self._progressed()
-                self._measure_lag(consumer, batches)
+                self._measure_lag(consumer, batches, taken=True)
         finally:
             await consumer.stop()
             await producer.stop()
@@ -168,11 +169,12 @@ class AlertSink:
             await producer.send_and_wait(self.dead_letter_topic, letter.to_json(), key=letter_key(rec.key))
             self.rejected += 1
 
-    def _measure_lag(self, consumer: AIOKafkaConsumer, batches: dict) -> None:
+    def _measure_lag(self, consumer: AIOKafkaConsumer, batches: dict, taken: bool) -> None:
+        """Alerts on each partition not yet stored: from the poll's first offset, or after its last once taken in."""
         for tp in consumer.assignment():
             recs = batches.get(tp)
             high = consumer.highwater(tp)
             if recs and high is not None:
-                self._lag[tp] = max(0, high - (recs[-1].offset + 1))
+                self._lag[tp] = max(0, high - (recs[-1].offset + 1 if taken else recs[0].offset))
             elif not recs:
                 self._lag[tp] = 0

@@ -182,3 +182,35 @@ def test_a_database_outage_is_retried_reported_unhealthy_and_loses_nothing(kafka
         assert read_all(kafka, letters_topic) == []
     finally:
         urls.close()
+
+
+def test_a_sink_far_behind_is_unhealthy_until_it_catches_up(kafka, tmp_path):
+    """The store is held by another writer while 1,200 alerts wait: /healthz says how far behind, then recovers."""
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    migrate(url)
+    alerts_topic, letters_topic = fresh_topics(kafka, "alerts", "dead")
+    run = uuid.uuid4().hex[:8]
+    send(kafka, alerts_topic, [json.dumps(wire_alert(f"lag-{run}-{i}")).encode() for i in range(1200)])
+    engine = make_engine(url)
+    engine.connect().close()  # the store's WAL mode, so readers go on while a writer holds it
+    blocker = sqlite3.connect(tmp_path / "alerts.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # a real writer holding the database
+    app = create_app(Settings(database_url=url, api_tokens="t"))
+    app.state.sink = sink = AlertSink(kafka, session_factory(engine), topic=alerts_topic,
+                                      dead_letter_topic=letters_topic, group_id=f"sink-{run}", max_lag=100)
+    try:
+        with TestClient(app) as client:
+            def lagging():
+                r = client.get("/healthz")
+                return r if r.status_code == 503 and "behind" in r.json()["reason"] else None
+            r = wait_until(lagging, timeout=30)
+            assert r is not None and "1200 alerts behind" in r.json()["reason"], r and r.json()
+            blocker.execute("ROLLBACK")
+            assert wait_until(lambda: sink.stored == 1200, timeout=60), sink.health()
+            assert wait_until(lambda: client.get("/healthz").status_code == 200)
+            assert client.get("/healthz").json()["sink"]["lag"] == 0
+    finally:
+        blocker.close()
+        engine.dispose()
