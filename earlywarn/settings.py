@@ -66,6 +66,19 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=0, ge=0, le=65535, description="worker /metrics port; 0 = off")
     log_level: str = Field(default="warn", pattern="^(crit|error|warn|info|debug)$")
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):  # the message may repeat part of the URL (a bad port, a password)
+            raise ValueError("not a SQLAlchemy URL (e.g. sqlite:///var/earlywarn.db or "
+                             "postgresql+psycopg2://user@host/db)") from None
+        return value
+
     @field_validator("kafka_broker")
     @classmethod
     def _broker(cls, value: str | None) -> str | None:

@@ -151,3 +151,12 @@ def test_alerts_stored_with_infinity_before_the_fix_are_served_finite(tmp_path):
     with TestClient(create_app(Settings(database_url=url, api_tokens="t"))) as c:
         body = get(c, "/alerts/wa-old", token="t").json()
     assert body["reasons"][0]["contribution"] == 300.0 and body["expected_harm"] == 1e12
+
+
+def test_a_bad_database_url_is_refused_without_repeating_it():
+    from earlywarn.settings import describe_settings_error
+
+    with pytest.raises(ValidationError) as err:
+        Settings(database_url="postgresql://ops:hunter2@db:5432:5432/alerts")
+    message = describe_settings_error(err.value)
+    assert message.startswith("EW_DATABASE_URL: not a SQLAlchemy URL") and "hunter2" not in message
