@@ -73,7 +73,8 @@ class GatheringTracker:
 
     def observe(self, gathering_id: str, t_min: float, headcount: int, prior_logodds: float = 0.0) -> tuple[float, bool]:
         seq = self.counts.setdefault(gathering_id, [])
-        seq.append((t_min, headcount))
+        if (t_min, headcount) not in seq:  # a redelivered report is one count, not two
+            seq.append((t_min, headcount))
         seq.sort()
         del seq[:-6]
         t = np.array([x[0] for x in seq])

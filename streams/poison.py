@@ -38,7 +38,7 @@ def each_alone(stage: Callable[[list[E]], list[R]], events: list[E]) -> tuple[li
 
     A stage that failed part-way may have counted some events already;
     stages given here must tolerate seeing an event twice (the surge counter
-    skips a repeated event id).
+    skips a repeated event id, the gathering watch a repeated count).
     """
     try:
         return stage(events), []

@@ -70,3 +70,14 @@ def test_extreme_headcounts_give_finite_alerts():
     for a in alerts:
         json.dumps(a, allow_nan=False)
         assert a["workers_at_risk"] <= 2**31 - 1 and a["expected_harm"] <= 1e12
+
+
+def test_a_redelivered_count_is_counted_once():
+    """At-least-once delivery, or a stage rerun event by event after a poison event (streams/poison.py), hands
+    the watch the same report twice; the growth must not change."""
+    once, twice = GroupIncidentWatch(), GroupIncidentWatch()
+    first = reports("g-dup", 1, [30, 34, 40])
+    once.process(first)
+    twice.process(first)
+    twice.process(first[:2])
+    assert once.tracker.counts == twice.tracker.counts
