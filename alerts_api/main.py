@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from alerts_api.ratelimit import RateLimiter
 from alerts_api.routes import alerts, health
 from alerts_api.sink import AlertSink
 from alerts_api.store.db import make_engine, migrate, session_factory
@@ -30,7 +31,9 @@ def create_app(settings: Settings | None = None, *, broker: str | None = None) -
                   description="Wage-arrears and group-incident alerts. Every route but /healthz needs a bearer token.")
     app.state.sessions = session_factory(engine)
     app.state.tokens = settings.tokens()
-    app.state.sink = AlertSink(broker, app.state.sessions) if broker else None
+    app.state.rate_limiter = RateLimiter(settings.api_rate_per_second, settings.api_rate_burst)
+    app.state.sink = AlertSink(broker, app.state.sessions, kafka_options=settings.kafka_security().aiokafka_options(),
+                               stall_after=settings.sink_stall_seconds, max_lag=settings.sink_max_lag) if broker else None
     app.include_router(health.router)
     app.include_router(alerts.router)
     return app

@@ -28,7 +28,7 @@ import numpy as np
 from detectors.decay import EvidenceParams
 from detectors.enterprise import Decision, EnterpriseState, absorb, decide, reasons
 from detectors.evidence import SIGNALS, WAGE_TOPICS, Evidence, extract
-from detectors.features import FEATURES, IndustryContext, feature_row, late_kind, local_day
+from detectors.features import FEATURES, IndustryContext, feature_row, industry_key, late_kind, local_day
 from detectors.levels import LEVEL_NAMES, alert_id
 from detectors.models import calibrated
 from detectors.named_surge import observe as observe_named
@@ -94,6 +94,8 @@ class Instant:
 
     enterprise_id: str
     t: float
+    now: float
+    """the enterprise's time after this instant (later than ``t`` for a late event): what the row describes"""
     row: np.ndarray
     behind: dict[str, tuple[str, str, float]]
 
@@ -156,13 +158,13 @@ class WageArrearsEngine:
             if ev.event_id in state.recent_ids:
                 continue
             if ev.data_class == "enterprise_registry":
-                industry = ev.fields.get("industry")
-                self.context.register(state.industry, industry)
-                state.industry = industry
+                before = industry_key(state.area_code, state.industry)
+                state.industry, state.area_code = ev.fields.get("industry"), ev.fields.get("area_code")
+                self.context.register(before, industry_key(state.area_code, state.industry))
                 continue
             kind = late_kind(ev.data_class, ev.fields)
             if kind is not None:
-                self.context.count(state.industry, kind, local_day(ev.t))
+                self.context.count(industry_key(state.area_code, state.industry), kind, local_day(ev.t))
 
     def _instant(self, enterprise_id: str, state: EnterpriseState, evs: list[DecodedEvent],
                  out: EngineOutput) -> Instant | None:
@@ -192,8 +194,8 @@ class WageArrearsEngine:
         evidence = absorb(state, t, items, self.params)
         now = state.t if state.t is not None else t
         row = feature_row(evidence, state.history, now, state.industry, state.employees,
-                          self.context.rates(state.industry, local_day(now)))
-        return Instant(enterprise_id, t, row, dict(state.behind))
+                          self.context.rates(industry_key(state.area_code, state.industry), local_day(now)))
+        return Instant(enterprise_id, t, now, row, dict(state.behind))
 
     def _decide(self, instants: list[Instant], out: EngineOutput) -> None:
         """Pass 3: score every row on each list, then levels and alerts per enterprise in time order."""
@@ -216,13 +218,13 @@ class WageArrearsEngine:
                 "score": round(float(scores["inspect_now"][k]), 6), "level": LEVEL_NAMES[levels["inspect_now"]],
                 "early_score": round(float(scores["early_warning"][k]), 6),
                 "early_level": LEVEL_NAMES[levels["early_warning"]],
-                "at": iso(state.t or x.t), "evidence_at": iso(x.t), "rules_version": self.rules.version})
+                "at": iso(x.now), "evidence_at": iso(x.t), "rules_version": self.rules.version})
 
     def alert_payload(self, list_name: str, x: Instant, state: EnterpriseState, d: Decision, score: float,
                       contributions: np.ndarray) -> dict[str, Any]:
         """What an inspector sees: list, level, probability, why, by when, and the harm at stake."""
         assert d.episode_start is not None
-        raised = state.t or d.episode_start
+        raised = x.now
         deadline_days = getattr(self.rules.deadlines_days, LEVEL_NAMES[max(d.level, 1)])
         return {
             "alert_id": alert_id(ALERT_KIND[list_name], x.enterprise_id, iso(d.episode_start)),

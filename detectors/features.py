@@ -242,7 +242,7 @@ class History:
 
 @dataclass
 class IndustryContext:
-    """Late social-insurance and utility reports per industry per local day, against the industry's firms.
+    """Late social-insurance and utility reports per industry (within its county) per local day, against its firms.
 
     A firm's features read the days *before* its instant's day, so a batch
     can count all its events first and the rows do not depend on the order in
@@ -298,6 +298,13 @@ class IndustryContext:
     def from_dict(cls, d: Mapping[str, Any]) -> "IndustryContext":
         return cls(Counter(d.get("firms", {})), {k: {int(day): list(v) for day, v in days.items()}
                                                   for k, days in d.get("daily", {}).items()})
+
+
+def industry_key(area_code: str | None, industry: str | None) -> str | None:
+    """An industry within its county (the 6-digit division code): billing systems and bad months are local."""
+    if industry is None:
+        return None
+    return f"{(area_code or '')[:6]}/{industry}"
 
 
 def late_kind(data_class: str, f: Mapping[str, Any]) -> str | None:

@@ -40,6 +40,7 @@ def growth_probability(t_min: np.ndarray, counts: np.ndarray, horizon_min: float
     now = float(counts[-1])
     projected = min(now * np.exp(growth_rate(t_min, counts) * horizon_min), 20.0 * max(now, 1.0))
     z = (np.log(max(projected, 1.0)) - np.log(large)) / spread + prior_logodds
+    z = min(max(float(z), -50.0), 50.0) if z == z else 0.0  # past ±50 the probability is 0 or 1 to a double
     return float(1.0 / (1.0 + np.exp(-z)))
 
 
@@ -72,7 +73,8 @@ class GatheringTracker:
 
     def observe(self, gathering_id: str, t_min: float, headcount: int, prior_logodds: float = 0.0) -> tuple[float, bool]:
         seq = self.counts.setdefault(gathering_id, [])
-        seq.append((t_min, headcount))
+        if (t_min, headcount) not in seq:  # a redelivered report is one count, not two
+            seq.append((t_min, headcount))
         seq.sort()
         del seq[:-6]
         t = np.array([x[0] for x in seq])

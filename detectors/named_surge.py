@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from detectors.base import Result
-from detectors.surge import SurgeConfig, SurgeState, advance, update_surge
+from detectors.surge import MAX_STATISTIC, SurgeConfig, SurgeState, advance, update_surge
 
 WEEK = 7 * 86400.0
 CONFIG = SurgeConfig(baseline=7, cusum_window=8, cusum_guard=1, components=("c1", "c2", "cusum"), min_sigma=0.5)
@@ -76,4 +76,6 @@ def observe(series: NamedSurge | None, t: float, n: int) -> tuple[NamedSurge, Re
         week = s.week
     count += n
     _, result = update_surge(state, count, float(week))  # peek: the open week is not stored yet
+    if result.statistic > MAX_STATISTIC:  # finite evidence and a finite p in the alert's words
+        result = replace(result, statistic=MAX_STATISTIC)
     return NamedSurge(state, week, count), result

@@ -49,6 +49,22 @@ from detectors.ears import ears_batch
 from detectors.seasonal import infer_period, ref_stats_at, seasonal_lags
 
 METHODS = ("ears-c1", "ears-c2", "ears-c3", "farrington", "nb-cusum", "combined")
+MAX_STATISTIC = 300.0
+"""−log10 p as reported in an alert: a zero-variance baseline gives p = 0, and a double cannot say much less than
+1e-308 anyway; past this every surge is simply the rarest there is"""
+
+
+def reportable(statistic: float) -> float:
+    """``statistic`` (−log10 p) fit for an alert or a score: capped at :data:`MAX_STATISTIC`, NaN as 0.
+
+    Why: JSON has no Infinity (PostgreSQL refuses it, and the sink stalled on it, issue #19).
+
+    >>> reportable(float("inf")), reportable(float("nan")), reportable(4.2)
+    (300.0, 0.0, 4.2)
+    """
+    if statistic != statistic:
+        return 0.0
+    return min(float(statistic), MAX_STATISTIC)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Optional
@@ -18,10 +19,14 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
+    from earlywarn.settings import describe_settings_error
+
     try:
         return get_settings()
-    except Exception as exc:  # pydantic names the variable and value
-        typer.echo(f"error: bad configuration: {exc}", err=True)
+    except ValidationError as exc:  # names the variable, never its value (tokens, passwords)
+        typer.echo(f"error: bad configuration: {describe_settings_error(exc)}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -39,11 +44,19 @@ def broker(port: int = typer.Option(0, min=0, max=65535, help="port on 127.0.0.1
     from streams.broker import EmbeddedBroker, ensure_topics, free_port
     from streams.topics import all_topics
 
-    b = EmbeddedBroker(port=port or free_port()).start()
-    ensure_topics(b.bootstrap, all_topics())
-    typer.echo(f"broker listening: EW_KAFKA_BROKER={b.bootstrap}  (Ctrl-C to stop)")
+    # Handlers, set before Tansu starts: SIGTERM's default action would end this process at once and leave
+    # Tansu (its own session, so the terminal's Ctrl-C does not reach it) running on its port (issue #19).
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    b = EmbeddedBroker(port=port or free_port())
     try:
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        b.start()
+        if not stop.is_set():
+            ensure_topics(b.bootstrap, all_topics())  # embedded Tansu: PLAINTEXT only
+            typer.echo(f"broker listening: EW_KAFKA_BROKER={b.bootstrap}  (Ctrl-C to stop)")
+        while not stop.wait(0.5):
+            pass
     finally:
         b.stop()
 
@@ -59,11 +72,11 @@ def worker() -> None:
 
     settings = _settings()
     bootstrap = _need_broker(settings)
-    ensure_topics(bootstrap, all_topics(), partitions=settings.topic_partitions)
+    ensure_topics(bootstrap, all_topics(), partitions=settings.topic_partitions, security=settings.kafka_security())
     if settings.metrics_port:
         from prometheus_client import start_http_server
         start_http_server(settings.metrics_port, addr="127.0.0.1")
-    pipeline = create_app(settings, bootstrap)
+    pipeline = _user_errors(create_app, settings, bootstrap)  # a bad rule file: one line naming file and place
     worker = Worker(pipeline.app, loglevel=settings.log_level, quiet=True)
     # Faust's terminal spinner sets the root logger to DEBUG so that it can spin on every record:
     # every send then builds a debug record nobody reads (~15% of the worker's time). No spinner.
@@ -120,7 +133,13 @@ def simulate(scenario: str = typer.Option(..., help="scenario name (simulators/w
         typer.echo("error: say where the events go: --out DIR and/or --to-kafka", err=True)
         raise typer.Exit(2)
     bootstrap = _need_broker(settings) if to_kafka else None
-    result = _user_errors(run, scenario, speed=speed, to_kafka=to_kafka, out=out, seed=seed, bootstrap=bootstrap)
+    producer = _replay_producer(settings, bootstrap) if bootstrap else None
+    try:
+        result = _user_errors(run, scenario, speed=speed, to_kafka=to_kafka, out=out, seed=seed, bootstrap=bootstrap,
+                              producer=producer)
+    finally:
+        if producer is not None:
+            producer.close()
     typer.echo(json.dumps(result, indent=2, default=str))
 
 
@@ -163,11 +182,16 @@ def replay(events: Path = typer.Option(..., help="recorded event log: a .jsonl[.
     from simulators.evaluation.logfiles import log_files
     _user_errors(log_files, events)                      # a bad path fails before connecting
     try:
-        ensure_topics(bootstrap, all_topics(), partitions=settings.topic_partitions)
+        ensure_topics(bootstrap, all_topics(), partitions=settings.topic_partitions, security=settings.kafka_security())
     except Exception as exc:  # kafka-python raises its own errors for an unreachable broker
         typer.echo(f"error: cannot reach the broker at {bootstrap}: {exc}", err=True)
         raise typer.Exit(2) from None
-    result = _user_errors(replay_log, events, bootstrap, speed=speed, progress=sys.stderr.isatty())
+    producer = _replay_producer(settings, bootstrap)
+    try:
+        result = _user_errors(replay_log, events, bootstrap, speed=speed, progress=sys.stderr.isatty(),
+                              producer=producer)
+    finally:
+        producer.close()
     skipped = result["skipped_lines"]
     for line in skipped["first"]:
         typer.echo(f"skipped {line}", err=True)
@@ -245,6 +269,14 @@ def _one_source(scenario: Optional[str], events: Optional[Path], truth: Optional
     if truth is not None and events is None:
         typer.echo("error: --truth goes with --events; a scenario brings its own truth", err=True)
         raise typer.Exit(2)
+
+
+def _replay_producer(settings: Settings, bootstrap: str, **overrides):
+    """The producer replay and simulate send with: the replay's batching, and the broker's TLS/SASL settings."""
+    from kafka import KafkaProducer
+
+    return KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, acks=1, batch_size=256 * 1024,
+                         **settings.kafka_security().kafka_python_options() | overrides)
 
 
 def _user_errors(fn, *args, **kwargs):

@@ -32,11 +32,11 @@ class Tally:
                     f"alerts_in_api={api_alerts}")
 
 
-def _watch(bootstrap: str, tally: Tally, stop: threading.Event) -> None:
+def _watch(bootstrap: str, tally: Tally, stop: threading.Event, kafka_options: dict) -> None:
     from kafka import KafkaConsumer
 
     consumer = KafkaConsumer(DEAD_LETTER, ALERTS, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None, consumer_timeout_ms=500)
+                             enable_auto_commit=False, group_id=None, consumer_timeout_ms=500, **kafka_options)
     try:
         while not stop.is_set():
             for msg in consumer:
@@ -50,10 +50,10 @@ def _watch(bootstrap: str, tally: Tally, stop: threading.Event) -> None:
 
 
 def _feed(bootstrap: str, tally: Tally, stop: threading.Event, enterprises: int, months: int,
-          seconds_per_month: float) -> None:
+          seconds_per_month: float, kafka_options: dict) -> None:
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, acks="all")
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, acks="all", **kafka_options)
     try:
         for batch in demo_feed.months(n_enterprises=enterprises, n_months=months):
             if stop.is_set():
@@ -89,9 +89,10 @@ def run_demo(settings: Settings, for_seconds: float | None, enterprises: int, mo
             print(f"  token    {stack.token}")
             print(f"  try      curl -H 'Authorization: Bearer {stack.token}' '{stack.api_url}/alerts?limit=5'")
             print(f"  logs     {workdir}/(broker|worker|api).log", flush=True)
-            threads = [threading.Thread(target=_watch, args=(stack.bootstrap, tally, stop), daemon=True),
+            kafka_options = settings.kafka_security().kafka_python_options()
+            threads = [threading.Thread(target=_watch, args=(stack.bootstrap, tally, stop, kafka_options), daemon=True),
                        threading.Thread(target=_feed, args=(stack.bootstrap, tally, stop, enterprises, months,
-                                                            4.0), daemon=True)]
+                                                            4.0, kafka_options), daemon=True)]
             for t in threads:
                 t.start()
             started = time.monotonic()

@@ -34,11 +34,28 @@ def _enterprise_ids(n: int, rng: random.Random) -> list[str]:
     return [make_uscc("91" + DISTRICT + "MA" + "".join(rng.choice(alphabet) for _ in range(7))) for _ in range(n)]
 
 
+def default_start(n_months: int, now: datetime | None = None) -> datetime:
+    """2026-01-01 09:00 CST, or as many whole years earlier as keep every record in the past.
+
+    Why: the worker dead-letters an event dated more than a day ahead of its clock
+    (streams/records.py), and ``--months 60`` from 2026 would run years ahead.
+
+    >>> default_start(8, datetime(2026, 12, 2, tzinfo=CST)).year, default_start(60, datetime(2026, 12, 2, tzinfo=CST)).year
+    (2026, 2021)
+    """
+    start = datetime(2026, 1, 1, 9, tzinfo=CST)
+    now = now or datetime.now(CST)
+    span = timedelta(days=30 * n_months + 15)
+    while start + span > now:
+        start = start.replace(year=start.year - 1)
+    return start
+
+
 def months(n_enterprises: int = 300, n_months: int = 8, distressed_share: float = 0.08,
            bad_per_month: int = 2, seed: int = 7, start: datetime | None = None) -> Iterator[list[FeedRecord]]:
     """Yield one simulated month of records at a time (registry first)."""
     rng = random.Random(seed)
-    start = start or datetime(2026, 1, 1, 9, tzinfo=CST)
+    start = start or default_start(n_months)
     ids = _enterprise_ids(n_enterprises, rng)
     info = {e: (rng.choice(INDUSTRIES), f"{DISTRICT}{rng.randint(1, 9):03d}{rng.randint(1, 20):03d}{rng.randint(1, 30):03d}",
                 rng.randint(5, 400)) for e in ids}

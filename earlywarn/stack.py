@@ -47,6 +47,7 @@ class Stack:
             "EW_RULES_FILE": str(self.settings.rules_file),
             "EW_LOG_LEVEL": self.settings.log_level,
             "EW_BATCH_WITHIN": str(self.settings.batch_within),
+            **self.settings.kafka_env(),
         })
         return env
 
@@ -58,7 +59,8 @@ class Stack:
             broker = EmbeddedBroker(log_path=self.workdir / "broker.log")
             self._exit.enter_context(broker)
             self.bootstrap = broker.bootstrap
-        ensure_topics(self.bootstrap, all_topics(), partitions=self.settings.topic_partitions)
+        ensure_topics(self.bootstrap, all_topics(), partitions=self.settings.topic_partitions,
+                      security=self.settings.kafka_security())
 
     def _spawn(self, name: str, *args: str, env: dict[str, str]) -> subprocess.Popen:
         log = open(self.workdir / f"{name}.log", "ab")

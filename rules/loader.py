@@ -21,7 +21,7 @@ class RuleFileError(ValueError):
 
 def parse_rules(text: str, origin: str = "<string>") -> RuleFile:
     """Validate rule-file text; raise :class:`RuleFileError` naming what is wrong."""
-    return parse_yaml_model(text, RuleFile, origin, RuleFileError)
+    return parse_yaml_model(text, RuleFile, origin, RuleFileError, show_input=False)  # never echo the file
 
 
 def load_rules(path: Path | str) -> RuleFile:

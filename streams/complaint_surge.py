@@ -17,7 +17,7 @@ from typing import Any
 from detectors.engine import DecodedEvent, iso
 from detectors.evidence import WAGE_TOPICS
 from detectors.levels import alert_id
-from detectors.surge import SurgeConfig, SurgeState, update_surge
+from detectors.surge import SurgeConfig, SurgeState, reportable, update_surge
 from streams.windows import ClosedBucket, WindowedCounts
 
 SURGE_CLASSES = frozenset({"hotline_complaint", "petition"})
@@ -79,15 +79,16 @@ class ComplaintSurgeTracker:
             count = bucket.count(key)
             state, result = update_surge(state, count, bucket.start)
             self.series[key] = state
+            statistic = reportable(result.statistic)  # a flat baseline gives p = 0: Infinity is no JSON number
             if key[1] in WAGE_TOPICS and not math.isnan(result.statistic):
                 recent = self.wage_surges.setdefault(key[0], [])
-                recent.append((bucket.start, float(result.statistic)))
+                recent.append((bucket.start, statistic))
                 del recent[:-4 * len(WAGE_TOPICS) * 7]
             if not result.alarm:
                 self.episodes.pop(key, None)
                 continue
             start = self.episodes.setdefault(key, bucket.start)
-            level, rank = _level(result.statistic)
+            level, rank = _level(statistic)
             area, topic = key
             out.append({
                 "alert_id": alert_id("complaint_surge", f"{area}|{topic}", iso(start)),
@@ -95,7 +96,7 @@ class ComplaintSurgeTracker:
                 "area_code": area, "level": level, "level_rank": rank, "status": "open",
                 "score": round(float(result.score), 6), "workers_at_risk": 0, "expected_harm": float(count or 0),
                 "reasons": [{"signal": "complaint_surge", "label": f"{topic.replace('_', ' ')} complaints and petitions",
-                             "contribution": round(float(result.statistic), 3),
+                             "contribution": round(statistic, 3),
                              "detail": f"{count} on {iso(bucket.start)[:10]} against {result.expected:.1f} expected",
                              "event_id": "", "event_time": bucket.start}],
                 "episode_start": iso(start), "raised_at": iso(start), "changed_at": iso(bucket.start),

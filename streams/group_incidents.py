@@ -19,12 +19,18 @@ from detectors.evidence import WAGE_TOPICS
 from detectors.group_incident import GatheringTracker, surge_prior
 from detectors.levels import alert_id
 from streams.complaint_surge import ComplaintSurgeTracker
+from streams.records import MAX_PEOPLE
 
 RULES_VERSION = "group-growth-1"
 RED_AT = 0.8
 """escalation probability from which the alert is red rather than yellow"""
 HANDLE_WITHIN = timedelta(hours=1)
 """a gathering is handled on the spot, not within days"""
+
+
+def _people(headcount: object) -> int:
+    """The contract's bound, held here too: the backtest feeds events the contract never saw (issue #19)."""
+    return min(max(int(headcount), 0), MAX_PEOPLE)
 
 
 @dataclass
@@ -49,14 +55,14 @@ class GroupIncidentWatch:
             wage = f.get("cause") in WAGE_TOPICS  # a wage-complaint surge says nothing of buyers or creditors
             stat = self.surges.area_statistic(area, ev.t) if self.surges is not None and wage else 0.0
             prior = surge_prior(stat)
-            p, fire = self.tracker.observe(str(f["gathering_id"]), ev.t / 60.0, int(f["headcount"]), prior)
+            p, fire = self.tracker.observe(str(f["gathering_id"]), ev.t / 60.0, _people(f["headcount"]), prior)
             if fire:
                 out.append(self._alert(ev, p, stat, prior))
         return out
 
     def _alert(self, ev: DecodedEvent, p: float, stat: float, prior: float) -> dict[str, Any]:
         f = ev.fields
-        gid, area, headcount = str(f["gathering_id"]), str(f["area_code"]), int(f["headcount"])
+        gid, area, headcount = str(f["gathering_id"]), str(f["area_code"]), _people(f["headcount"])
         seq = self.tracker.counts[gid]
         first_t, first_n = seq[0]
         span = ev.t / 60.0 - first_t

@@ -45,6 +45,31 @@ def database_url(request, tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def kafka() -> Iterator[str]:
+    """A real broker for tests that bring their own clients: EW_KAFKA_BROKER, else an embedded Tansu.
+
+    Tests share it, so each uses topics of its own (:func:`fresh_topics`).
+    """
+    if os.environ.get("EW_KAFKA_BROKER"):
+        yield os.environ["EW_KAFKA_BROKER"]
+        return
+    from streams.broker import EmbeddedBroker
+
+    with EmbeddedBroker() as broker:
+        yield broker.bootstrap
+
+
+def fresh_topics(bootstrap: str, *names: str) -> list[str]:
+    """Topics no other test uses, created explicitly (Tansu auto-creates with 3 partitions)."""
+    from streams.broker import ensure_topics
+
+    run = uuid.uuid4().hex[:8]
+    topics = [f"{name}-{run}" for name in names]
+    ensure_topics(bootstrap, topics)
+    return topics
+
+
+@pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """Embedded broker + worker + API as real processes (end-to-end tests)."""
     from earlywarn.stack import Stack

@@ -1,14 +1,28 @@
-"""Health check: the only route without a token."""
+"""Health check: the only route without a token.
+
+503 with the reason when the database does not answer or the alert sink is
+stuck or lagging (:meth:`alerts_api.sink.AlertSink.health`): a probe that
+answered 200 while the sink retried one alert forever hid issue #19.
+"""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+class Health(BaseModel):
+    status: str
+    """ok or unhealthy"""
+    reason: str = ""
+    database: str
+    sink: dict | str
+
+
+@router.get("/healthz", response_model=Health, responses={503: {"model": Health, "description": "unhealthy, with the reason"}})
 def healthz(request: Request) -> JSONResponse:
     try:
         with request.app.state.sessions() as session:
@@ -17,6 +31,9 @@ def healthz(request: Request) -> JSONResponse:
     except Exception as exc:  # report, don't raise: a probe wants a status
         db = f"error: {type(exc).__name__}"
     sink = request.app.state.sink
-    body = {"status": "ok" if db == "ok" else "degraded", "database": db,
-            "sink": "off" if sink is None else sink.status()}
-    return JSONResponse(body, status_code=200 if db == "ok" else 503)
+    sink_health = sink.health() if sink is not None else None
+    reasons = ([] if db == "ok" else [f"database {db}"]) + \
+        ([f"alert sink {sink_health.reason}"] if sink_health and not sink_health.healthy else [])
+    body = Health(status="unhealthy" if reasons else "ok", reason="; ".join(reasons), database=db,
+                  sink="off" if sink_health is None else sink_health.as_dict())
+    return JSONResponse(body.model_dump(), status_code=503 if reasons else 200)

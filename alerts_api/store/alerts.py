@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -43,16 +43,22 @@ def upsert_alert(session: Session, alert: AlertIn, actor: str, now: datetime) ->
 
 
 def _scoped(stmt, area_scope: str | None):
-    return stmt.where(Alert.area_code.startswith(area_scope)) if area_scope else stmt
+    # autoescape: '_' and '%' in a prefix are characters, never LIKE wildcards (issue #19: '33011_' spanned counties)
+    return stmt.where(Alert.area_code.startswith(area_scope, autoescape=True)) if area_scope else stmt
 
 
 def list_alerts(session: Session, *, area_scope: str | None, area: str | None = None, level: str | None = None,
-                status: str | None = None, kind: str | None = None, alert_list: str | None = None, limit: int = 50,
-                offset: int = 0) -> tuple[int, list[Alert]]:
-    """Alerts in scope, most expected harm first (how an inspector's list is ranked)."""
+                status: str | None = None, kind: str | None = None, alert_list: str | None = None,
+                limit: int = 50,
+                offset: int = 0, after: tuple[float, str] | None = None) -> tuple[int, list[Alert]]:
+    """Alerts in scope, most expected harm first (how an inspector's list is ranked).
+
+    ``after`` (expected harm, alert id) starts the page after that alert in
+    the ranking: keyset paging, as deep as needed at the cost of one page.
+    """
     stmt = _scoped(select(Alert), area_scope)
     if area:
-        stmt = stmt.where(Alert.area_code.startswith(area))
+        stmt = stmt.where(Alert.area_code.startswith(area, autoescape=True))
     if level:
         stmt = stmt.where(Alert.level == level)
     if status:
@@ -62,6 +68,10 @@ def list_alerts(session: Session, *, area_scope: str | None, area: str | None = 
     if alert_list:
         stmt = stmt.where(Alert.alert_list == alert_list)
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    if after is not None:
+        harm, alert_id = after
+        stmt = stmt.where(or_(Alert.expected_harm < harm,
+                              and_(Alert.expected_harm == harm, Alert.alert_id > alert_id)))
     rows = session.execute(stmt.order_by(Alert.expected_harm.desc(), Alert.alert_id)
                            .limit(limit).offset(offset)).scalars().all()
     return total, list(rows)

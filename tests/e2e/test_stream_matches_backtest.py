@@ -28,7 +28,7 @@ PACE = 5 * 86400.0  # simulated seconds per real second: sources deliver in time
 
 OVERRIDES = {"enterprises": 400, "days": 120, "warmup_days": 30, "hotline_per_day": 20, "seed": 17,
              # exact comparison: no late, out-of-order or backfilled deliveries (duplicates and malformed stay)
-             "faults.late_share": 0.0, "faults.outages": 0,
+             "faults.late_share": 0.0, "faults.outages": 0, "geography.district": "330108",
              "arrears.distress_rate": 0.3}
 
 

@@ -116,3 +116,27 @@ def test_the_rule_file_guide_names_every_field_and_signal():
     for name in [*SIGNALS, *(f for f in FEATURES if not f.startswith("recent_"))]:
         assert f"`{name}`" in guide, name
     assert "`recent_<channel>`" in guide           # one per channel, each named above
+
+
+@pytest.mark.parametrize("content", [
+    "root:$6$s3cr3tHASH$abcdef:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n",   # /etc/shadow: a string
+    "version: s3cr3tHASH\nthresholds: [s3cr3tHASH\n",                                 # broken YAML
+    "version: 1\nsignals: s3cr3tHASH\nthresholds: {blue: s3cr3tHASH}\n",              # wrong values
+    "s3cr3tHASH: {\n  - : x",                                                         # more broken YAML
+])
+def test_a_rule_file_error_names_the_file_and_place_never_its_text(tmp_path, content, caplog):
+    """Issue #19: EW_RULES_FILE=/etc/shadow put the file's lines into the log."""
+    path = tmp_path / "rules.yaml"
+    path.write_text(content)
+    with pytest.raises(RuleFileError) as err:
+        load_rules(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: ") and "s3cr3t" not in message and "abcdef" not in message, message
+    good = tmp_path / "good.yaml"
+    shutil.copy(DEFAULT_RULES, good)
+    watcher = RuleWatcher(good)
+    time.sleep(0.01)
+    good.write_text(content)
+    with caplog.at_level("ERROR"):
+        assert watcher.poll() is False
+    assert "s3cr3t" not in caplog.text and "s3cr3t" not in watcher.last_error

@@ -79,7 +79,6 @@ def test_fit_on_a_district_log_is_split_in_time(small_log, tmp_path):
     """Fitted on the earlier months only; the report judges the lists on the later months."""
     s, lines = small_log
     from simulators.commands import write_scenario
-    from simulators.world.generate import Generated
     gen = generate(s)
     paths = write_scenario(gen, tmp_path / "log")
     out = tmp_path / "district.yaml"

@@ -57,3 +57,19 @@ def test_a_silent_source_is_missing_not_a_drop():
     tracker, alerts = run([complaints(d, 6) for d in range(30)] + [complaints(45, 6)])
     assert not alerts, "a fortnight of silence must not alarm, in either direction"
     assert tracker.windows.stats.missing >= 10
+
+
+def test_a_count_against_a_flat_baseline_gives_a_finite_contribution():
+    """Issue #19: two complaints a day for weeks, then more: the baseline's sd is 0, p is 0, and the
+    contribution was Infinity, which PostgreSQL's JSON refuses (the sink stalled on it)."""
+    import json
+    import math
+
+    days = [complaints(d, 2) for d in range(20)] + [complaints(20, 9), complaints(23, 2, prefix="x")]
+    _, alerts = run(days)
+    assert alerts
+    for a in alerts:
+        json.dumps(a, allow_nan=False)  # raises on Infinity or NaN anywhere in the payload
+        assert all(math.isfinite(r["contribution"]) for r in a["reasons"])
+    assert max(r["contribution"] for a in alerts for r in a["reasons"]) == 300.0   # capped, still the rarest
+    assert alerts[0]["level"] == "red"

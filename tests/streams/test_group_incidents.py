@@ -58,3 +58,26 @@ def test_the_surge_says_nothing_about_gatherings_of_another_cause_or_street():
 
 def test_a_flat_gathering_is_not_alerted_even_in_a_surging_street():
     assert GroupIncidentWatch(surging_street()).process(reports("g5", 45, [30, 31, 30, 29])) == []
+
+
+def test_extreme_headcounts_give_finite_alerts():
+    """A headcount far beyond any real gathering (the contract refuses it; the watch must not emit Infinity anyway)."""
+    import json
+
+    watch = GroupIncidentWatch()
+    alerts = watch.process(reports("g-huge", 1, [35, 10**15, 10**18]) + reports("g-zero", 2, [0, 0, 10**6]))
+    assert alerts
+    for a in alerts:
+        json.dumps(a, allow_nan=False)
+        assert a["workers_at_risk"] <= 2**31 - 1 and a["expected_harm"] <= 1e12
+
+
+def test_a_redelivered_count_is_counted_once():
+    """At-least-once delivery, or a stage rerun event by event after a poison event (streams/poison.py), hands
+    the watch the same report twice; the growth must not change."""
+    once, twice = GroupIncidentWatch(), GroupIncidentWatch()
+    first = reports("g-dup", 1, [30, 34, 40])
+    once.process(first)
+    twice.process(first)
+    twice.process(first[:2])
+    assert once.tracker.counts == twice.tracker.counts
