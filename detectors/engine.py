@@ -16,6 +16,7 @@ Storage of states is the caller's (a Faust table, or a dict).
 """
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -123,7 +124,20 @@ class WageArrearsEngine:
 
     def run(self, events: Iterable[DecodedEvent],
             load: Callable[[str], EnterpriseState | None]) -> EngineOutput:
-        """Process a batch; ``load`` returns an enterprise's stored state or None."""
+        """Process a batch; ``load`` returns an enterprise's stored state or None.
+
+        If it raises, the industry context is left as it was (the caller writes states back only from the
+        output), so a batch rerun event by event after a poison event does not count its reports twice.
+        """
+        saved = copy.deepcopy(self.context)
+        try:
+            return self._run(events, load)
+        except Exception:
+            self.context = saved
+            raise
+
+    def _run(self, events: Iterable[DecodedEvent],
+             load: Callable[[str], EnterpriseState | None]) -> EngineOutput:
         out = EngineOutput()
         by_enterprise: dict[str, list[DecodedEvent]] = defaultdict(list)
         for ev in events:

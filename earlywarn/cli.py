@@ -238,7 +238,8 @@ def fit(scenario: Optional[list[str]] = typer.Option(None, help="scenario(s) to 
         model: str = typer.Option("trees", help="trees (boosted, monotone) or logistic (sign-constrained)"),
         rules: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
                                              help="rule file whose evidence channels are kept"),
-        seed: Optional[int] = typer.Option(None, help="override the scenarios' seed")) -> None:
+        seed: Optional[list[int]] = typer.Option(None, help="the scenarios' seed; repeat for several draws of each")
+        ) -> None:
     """Fit both alert lists (inspect now, early warning) on simulated worlds or a district's own history."""
     from simulators.evaluation.fit import fit_rules
 
@@ -252,7 +253,8 @@ def fit(scenario: Optional[list[str]] = typer.Option(None, help="scenario(s) to 
         _one_source(scenario[0], events, truth)
     else:
         _one_source(None, events, truth)
-    result = _user_errors(fit_rules, out, version, scenarios=scenario or None, seed=seed, events=events, truth=truth,
+    result = _user_errors(fit_rules, out, version, scenarios=scenario or None, seed=list(seed) if seed else None,
+                          events=events, truth=truth,
                           train_until=train_until.date() if train_until else None, rules=rules, model=model,
                           progress=sys.stderr.isatty())
     typer.echo(json.dumps(result, indent=2, default=str))

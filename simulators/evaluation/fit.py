@@ -338,7 +338,7 @@ LIST_PURPOSE = {
 }
 
 
-def fit_rules(out: Path, version: str, scenarios: list[str] | None = None, seed: int | None = None,
+def fit_rules(out: Path, version: str, scenarios: list[str] | None = None, seed: int | list[int] | None = None,
               events: Path | None = None, truth: Path | None = None, train_until: date | None = None,
               rules: Path | None = None, model: str = "trees", progress: bool = True,
               targets: dict[str, tuple[str, Target]] | None = None, overrides: dict[str, Any] | None = None
@@ -354,8 +354,9 @@ def fit_rules(out: Path, version: str, scenarios: list[str] | None = None, seed:
     base = evidence_only(base_path)
     later: World | None = None
     if scenarios:
-        worlds = [world_from_scenario(s, base, seed, progress, **(overrides or {})) for s in scenarios]
-        given = " ".join(f"--scenario {s}" for s in scenarios) + (f" --seed {seed}" if seed is not None else "")
+        seeds = seed if isinstance(seed, list) else [seed]
+        worlds = [world_from_scenario(s, base, k, progress, **(overrides or {})) for s in scenarios for k in seeds]
+        given = " ".join(f"--scenario {s}" for s in scenarios) + "".join(f" --seed {k}" for k in seeds if k is not None)
     else:
         assert events is not None and truth is not None
         whole = world_from_log(events, truth, base, progress)

@@ -35,7 +35,7 @@ from simulators.evaluation.run import backtest
 OBJECTIVES = ("recall", "early_recall", "before_onset_share", "strict_warning_rate", "recall_non_sudden")
 BLUE_GRID = np.round(np.geomspace(0.01, 0.95, 36), 4)
 """Entry thresholds tried: log-spaced, since an early warning's probabilities are small and an inspection's large."""
-STEP_LOGIT = 0.75
+STEP_LOGIT = 0.5
 """yellow and red sit this many log-odds above blue and yellow: the spacing of the levels is kept."""
 SHOWN = ("alerts", "effective_warning_rate", "strict_warning_rate", "recall", "recall_non_sudden", "early_recall",
          "before_onset_share", "median_lead_days", "alerts_per_inspector_week")

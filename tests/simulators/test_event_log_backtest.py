@@ -70,42 +70,49 @@ def test_gzip_and_directory_forms_read_the_same_log(written, tmp_path):
 def test_hand_written_log(tmp_path):
     """tests/data/README.md describes the log. What follows from it, whatever the rule weights:
 
-    * A and B get the same evidence on the same days, so the engine treats them alike; by 2025-06-20 they
-      have four months of unpaid water, social insurance and wage complaints: each is alerted once (one
-      episode → one alert id). C has only a paid-up bill: no alert. So 2 alerts, on A and on B.
-    * Nothing is known before 2025-04-10, so both are raised in [04-10, 06-20]; the check is at the
+    * A and B get the same evidence on the same days, so the engine treats them alike: on each list, A and B
+      are alerted at the same time at the same level, once (one episode → one alert id). C has only a paid-up
+      bill: no alert.
+    * Nothing is known before 2025-04-10, so every alert is raised in [04-10, 06-20]; the check is at the
       deadline, at most 7 days later, so before A's arrears begin on 07-01 and less than 90 days before.
-      A's check is therefore ``hidden_risk`` (arrears follow within 90 days) and a strict hit; B has no
+      A's checks are therefore ``hidden_risk`` (arrears follow within 90 days) and strict hits; B has no
       arrears and no distress is recorded: ``no_risk``. Effective rate 1/2, strict rate 1/2.
     * Recall: A's episode (07-01) is found, raised 11–82 days before it; D's (sudden, 08-01) is not, as
-      D is not even in the log: recall 1/2, non-sudden recall 1/1, lead = 07-01 − A's raise time.
+      D is not even in the log: recall 1/2, non-sudden recall 1/1, lead = 07-01 − A's earliest raise time.
     * The truth has no distress intervals and names D, absent from the registry: both are reported.
     """
     r = backtest(events=SMALL / "events.jsonl", truth=SMALL / "truth.json", progress=False, keep_scores=True)
     alerts = r["_run"].alerts
-    assert sorted(a.subject_id for a in alerts) == [A, B]
-    by = {a.subject_id: a for a in alerts}
-    assert by[A].raised == by[B].raised and by[A].level == by[B].level
-    assert day("2025-04-10") <= by[A].raised <= day("2025-06-21")
-    assert by[A].check - by[A].raised <= 7 * DAY and by[A].check < day("2025-07-01")
-    assert r["alerts"] == 2
-    assert r["outcomes"] == {"arrears_confirmed": 0, "hidden_risk": 1, "no_risk": 1}
+    assert {a.subject_id for a in alerts} == {A, B}
+    by = {(a.subject_id, a.list): a for a in alerts}
+    assert len(by) == len(alerts), "one alert per enterprise and list"
+    for name in {a.list for a in alerts}:
+        a, b = by[(A, name)], by[(B, name)]
+        assert a.raised == b.raised and a.level == b.level
+        assert day("2025-04-10") <= a.raised <= day("2025-06-21")
+        assert a.check - a.raised <= 7 * DAY and a.check < day("2025-07-01")
+    n = len(alerts)
+    assert r["alerts"] == n and n % 2 == 0
+    assert r["outcomes"] == {"arrears_confirmed": 0, "hidden_risk": n // 2, "no_risk": n // 2}
     assert r["effective_warning_rate"] == 0.5 and r["strict_warning_rate"] == 0.5
+    assert r["categories"] == {"already_in_arrears": 0, "before_onset": n // 2, "distress_only": 0, "no_risk": n // 2}
     assert r["episodes"] == 2 and r["recall"] == 0.5 and r["recall_non_sudden"] == 1.0
-    assert r["median_lead_days"] == round((day("2025-07-01") - by[A].raised) / DAY, 2)
+    first_a = min(a.raised for a in alerts if a.subject_id == A)
+    assert r["median_lead_days"] == round((day("2025-07-01") - first_a) / DAY, 2)
     assert r["dead_letters"] == 0 and r["skipped_lines"]["lines"] == 0 and r["events"] == 28
     assert r["registry_enterprises"] == 3
     assert r["truth_enterprises_not_in_registry"] == {"count": 1, "first": [D]}
     assert "only" in r["hidden_risk_basis"] and "distress_intervals" in r["hidden_risk_basis"]
 
-    # an on-site check of B found hidden risk: that recorded outcome replaces the derived no_risk
+    # on-site checks of B found hidden risk: those recorded outcomes replace the derived no_risk
     doc = json.loads((SMALL / "truth.json").read_text())
-    raised_b = datetime.fromtimestamp(by[B].raised, CST).date()
-    doc["verification_outcomes"] = [{"subject_id": B, "date": raised_b.isoformat(), "outcome": "hidden_risk"}]
+    doc["verification_outcomes"] = [
+        {"subject_id": B, "date": datetime.fromtimestamp(a.raised, CST).date().isoformat(), "outcome": "hidden_risk"}
+        for a in alerts if a.subject_id == B]
     doc["distress_intervals"] = []
     (tmp_path / "truth.json").write_text(json.dumps(doc))
     v = backtest(events=SMALL / "events.jsonl", truth=tmp_path / "truth.json", progress=False)
-    assert v["verified_checks"] == 1 and v["effective_warning_rate"] == 1.0
+    assert v["verified_checks"] == n // 2 and v["effective_warning_rate"] == 1.0
     assert v["strict_warning_rate"] == 0.5                           # B was never followed by arrears
     assert "only" not in v["hidden_risk_basis"]
 
@@ -211,3 +218,19 @@ def test_replay_speed_is_times_real_time(tmp_path):
     res = replay_log(SMALL / "events.jsonl", "unused:9092", speed=span / 0.6, producer=fake, progress=False)
     took = fake.sent[-1][3] - fake.sent[0][3]
     assert res["sent"] == 28 and 0.55 <= took < 1.5
+
+
+@pytest.mark.parametrize("command, args, says", [
+    ("fit", ["--out", "x.yaml", "--version", "v"], "--scenario NAME"),
+    ("fit", ["--scenario", "quiet", "--out", "x.yaml", "--version", "v", "--model", "forest"], "trees or logistic"),
+    ("fit", ["--events", str(SMALL / "events.jsonl"), "--out", "x.yaml", "--version", "v"], "--events needs --truth"),
+    ("fit", ["--scenario", "nowhere", "--out", "x.yaml", "--version", "v"], "no scenario named 'nowhere'"),
+    ("tune", ["--scenario", "quiet", "--list", "later"], "list must be one of"),
+    ("tune", ["--scenario", "quiet", "--objective", "happiness"], "objective must be one of"),
+    ("tune", [], "exactly one source"),
+])
+def test_cli_fit_and_tune_bad_input_is_one_clear_line(command, args, says, tmp_path):
+    res = CliRunner().invoke(app, [command, *args, *(["--out", str(tmp_path)] if command == "tune" else [])])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    assert "error: " in res.output and says in res.output

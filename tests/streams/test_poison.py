@@ -7,8 +7,11 @@
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
+
+import pytest
 
 from detectors.engine import DecodedEvent, WageArrearsEngine
 from earlywarn.settings import DEFAULT_RULES
@@ -109,10 +112,13 @@ def test_the_engine_failing_on_one_event_costs_that_event_only():
         pass
     out, failed = run_engine_alone(engine, events, lambda _: None)
     assert [(e.event_id, reason.split(":")[0]) for e, reason in failed] == [("poison", "OverflowError")]
-    # the other 30 went through in order, for the one enterprise they share, exactly as without the poison
-    clean = engine.run(good_events(30), lambda _: None)
-    assert out.touched[E].to_dict() == clean.touched[E].to_dict()
-    assert len(out.score_updates) == 30 and out.duplicates == clean.duplicates == 0
+    # the other 30 went through in order, one by one, exactly as they go one by one without the poison
+    fresh, store = WageArrearsEngine(load_rules(DEFAULT_RULES)), {}
+    for ev in good_events(30):
+        store.update(fresh.run([ev], store.get).touched)
+    assert out.touched[E].to_dict() == store[E].to_dict()
+    assert len(out.score_updates) == 30 and out.duplicates == 0
+    assert engine.context == fresh.context, "the failed batch left no trace in the industry context"
 
 
 def test_each_alone_isolates_the_events_a_stage_fails_on():
@@ -144,3 +150,23 @@ def test_score_batch_names_the_stage_and_keeps_a_failed_event_out_of_later_stage
         ("w2", "first stage failed on this event alone: ValueError: w2 again")]
     assert raised == ["first:w0", "first:w1", "first:w3", "first:w4"] and reruns == 1
     assert "w2" not in seen_by_second and len(out.score_updates) == 1   # one enterprise, one instant, 4 events
+
+
+def test_a_batch_that_fails_leaves_the_industry_context_as_it_was():
+    """The engine's one shared state (late reports per industry) is counted before scoring: a batch that then
+    fails must not leave its reports counted, or rerunning it event by event would count them twice."""
+    engine = WageArrearsEngine(load_rules(DEFAULT_RULES))
+    registry = decode("ew.enterprise_registry", raw("enterprise_registry"), now=NOW)
+    assert isinstance(registry, DecodedEvent)
+    store: dict = {}
+    store.update(engine.run([registry], store.get).touched)
+    before = copy.deepcopy(engine.context)
+    late = [e for e in good_events(6) if e.fields["months_overdue"] > 0]
+    def load(enterprise_id):  # as the stream loads: a fresh state from the table, never the stored object
+        return copy.deepcopy(store.get(enterprise_id))
+
+    with pytest.raises(OverflowError):
+        engine.run([*late, poison_event()], load)
+    assert engine.context == before
+    engine.run(late, load)
+    assert engine.context != before, "the same reports, in a batch that succeeds, are counted"
