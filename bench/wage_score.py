@@ -1,11 +1,11 @@
 """Wage-arrears warnings judged where they were not fitted: other draws, other worlds, untuned.
 
 1. The shipped rules (``rules/default.yaml``, fitted on yuhang and yuhang-hard
-   with seed 777) judged untuned on the default seeds of ``yuhang``,
-   ``yuhang-stress`` and ``yuhang-hard``: each list beside the points table
-   at the same alert volume.
-2. Cross-world: both lists fitted on ``yuhang`` alone (seed 777) and judged on
-   ``yuhang-hard`` (and, for reference, on yuhang's default seed).
+   with seeds 777 and 778) judged untuned on the default seeds of ``yuhang``,
+   ``yuhang-stress``, ``yuhang-hard`` and ``yuhang-other`` (a world kept out of
+   every fit): each list beside the points table at the same alert volume.
+2. Cross-world: both lists fitted on ``yuhang`` alone (seeds 777 and 778) and
+   judged on ``yuhang-hard`` (and, for reference, on yuhang's default seed).
 3. The model that earns its place: the same fit with a sign-constrained
    logistic instead of trees, judged the same way.
 4. Reliability of the shipped probabilities on a seed they were not fitted on.
@@ -27,7 +27,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 KEYS = ("alerts", "effective_warning_rate", "strict_warning_rate", "recall", "recall_non_sudden", "early_recall",
         "before_onset_share", "median_lead_days", "alerts_per_inspector_week", "categories",
         "recall_non_sudden_by_lead", "outcomes")
-WORLDS = ("yuhang", "yuhang-stress", "yuhang-hard")
+WORLDS = ("yuhang", "yuhang-stress", "yuhang-hard", "yuhang-other")
 
 
 def judged(rules: Path | None, scenario: str) -> dict[str, Any]:
@@ -53,7 +53,7 @@ def line(world: str, name: str, part: dict[str, Any]) -> str:
 def fitted(scenarios: list[str], model: str, tmp: Path) -> Path:
     from simulators.evaluation.fit import fit_rules
     out = tmp / f"{model}-{'+'.join(scenarios)}.yaml"
-    fit_rules(out, f"bench-{model}-{'+'.join(scenarios)}", scenarios=scenarios, seed=777, model=model,
+    fit_rules(out, f"bench-{model}-{'+'.join(scenarios)}", scenarios=scenarios, seed=[777, 778], model=model,
               progress=False)
     return out
 
@@ -96,7 +96,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             only_yuhang = fitted(["yuhang"], "trees", Path(tmp))
             for world in ("yuhang-hard", "yuhang"):
-                out["cross_world"][f"fit yuhang#777 → {world}"] = j = judged(only_yuhang, world)
+                out["cross_world"][f"fit yuhang#777+778 → {world}"] = j = judged(only_yuhang, world)
                 for name in ("inspect_now", "early_warning"):
                     print("cross-world   " + line(world, name, j[name]), flush=True)
             logistic = fitted(["yuhang", "yuhang-hard"], "logistic", Path(tmp))
