@@ -5,7 +5,8 @@ overfit; trees find the interactions that tell a habit from a change (a late
 month matters when the firm has none behind it). ``earlywarn fit`` fits
 either and the backtest on another world decides which earns its place.
 
-Both give raw log-odds for many rows at once (``raw``) and, for the one row
+Both give raw log-odds for many rows at once (``raw``; the trees' walk is
+compiled with numba, several times the numpy form) and, for the one row
 of an alert, what each feature contributed (``contributions``): for the
 logistic w·x, for the trees the change in node value along the row's path,
 credited to the feature split on (Saabas), so the contributions add up to the
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+from numba import njit
 
 
 class Model(Protocol):
@@ -86,33 +88,48 @@ class TreeEnsemble:
         return float(self.base + self.value[self.roots].sum())
 
     def leaves(self, X: np.ndarray) -> np.ndarray:
-        """(rows, trees) index of the leaf each row reaches in each tree."""
-        X = np.asarray(X, dtype=float)
-        node = np.broadcast_to(self.roots, (len(X), len(self.roots))).copy()
-        rows = np.arange(len(X))[:, None]
-        while True:
+        """(rows, trees) index of the leaf each row reaches in each tree.
+
+        All (row, tree) walks advance together, one level per step; walks that
+        reached a leaf drop out, so the deep levels cost only the deep paths.
+        """
+        X = np.ascontiguousarray(X, dtype=float)
+        n, t = len(X), len(self.roots)
+        out = np.broadcast_to(self.roots, (n, t)).ravel().copy()
+        active = np.arange(n * t)
+        node = out.copy()
+        flat = X.ravel()
+        width = X.shape[1]
+        row = active // t
+        while len(active):
             f = self.feature[node]
             inner = f >= 0
-            if not inner.any():
-                return node
-            go_left = X[rows, np.where(inner, f, 0)] <= self.threshold[node]
-            node = np.where(inner, np.where(go_left, self.left[node], self.right[node]), node)
+            out[active[~inner]] = node[~inner]
+            active, node, row, f = active[inner], node[inner], row[inner], f[inner]
+            if not len(active):
+                break
+            go_left = flat[row * width + f] <= self.threshold[node]
+            node = np.where(go_left, self.left[node], self.right[node])
+        return out.reshape(n, t)
 
     def raw(self, X: np.ndarray) -> np.ndarray:
+        """Raw log-odds of every row (a compiled walk; :meth:`leaves` is the numpy form it is tested against)."""
         if len(X) == 0:
             return np.zeros(0)
-        return self.base + self.value[self.leaves(X)].sum(axis=1)
+        return _walk(np.ascontiguousarray(X, dtype=np.float64), self.feature, self.threshold, self.left,
+                     self.right, self.value, self.roots, self.base)
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
         out = np.zeros(len(x))
-        for root in self.roots.tolist():
-            node = root
-            while self.feature[node] >= 0:
-                f = int(self.feature[node])
-                child = int(self.left[node] if x[f] <= self.threshold[node] else self.right[node])
-                out[f] += self.value[child] - self.value[node]
-                node = child
+        node = self.roots.copy()
+        while len(node):
+            f = self.feature[node]
+            inner = f >= 0
+            node, f = node[inner], f[inner]
+            child = np.where(x[f] <= self.threshold[node], self.left[node], self.right[node])
+            np.add.at(out, f, self.value[child] - self.value[node])
+            node = child
         return out
 
     def to_blob(self) -> str:
@@ -146,6 +163,21 @@ class TreeEnsemble:
         return cls(feature=feature, threshold=arrays["threshold"].astype(float), left=left, right=right,
                    value=arrays["value"].astype(float), count=arrays["count"].astype(float), roots=roots,
                    base=float(arrays["base"][0]))
+
+
+@njit(cache=True, nogil=True)
+def _walk(X: np.ndarray, feature: np.ndarray, threshold: np.ndarray, left: np.ndarray, right: np.ndarray,
+          value: np.ndarray, roots: np.ndarray, base: float) -> np.ndarray:  # pragma: no cover (compiled)
+    out = np.full(X.shape[0], base)
+    for i in range(X.shape[0]):
+        total = 0.0
+        for root in roots:
+            node = root
+            while feature[node] >= 0:
+                node = left[node] if X[i, feature[node]] <= threshold[node] else right[node]
+            total += value[node]
+        out[i] += total
+    return out
 
 
 def calibrated(raw: np.ndarray, knots: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:

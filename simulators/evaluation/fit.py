@@ -148,13 +148,17 @@ def subset(w: World, keep: np.ndarray) -> World:
 def fit_trees(X: np.ndarray, y: np.ndarray, seed: int = 0, max_iter: int = 300) -> TreeEnsemble:
     """Boosted trees with monotone constraints; the export is checked against scikit-learn's own prediction."""
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
 
     cst = [MONOTONE.get(f, 0) for f in FEATURES]
     clf = HistGradientBoostingClassifier(
         loss="log_loss", learning_rate=0.06, max_iter=max_iter, max_leaf_nodes=15, min_samples_leaf=100,
         l2_regularization=1.0, monotonic_cst=cst, early_stopping=True, validation_fraction=0.15,
         n_iter_no_change=25, random_state=seed)
-    clf.fit(X, y)
+    # one thread: OpenMP's spinning workers slow a fit down tenfold when the two cores are shared (a worker,
+    # a test, a benchmark), and one thread gives the same trees on every machine
+    with threadpool_limits(limits=1, user_api="openmp"):
+        clf.fit(X, y)
     ens = export_trees(clf)
     probe = X[np.random.default_rng(seed).choice(len(X), size=min(len(X), 5000), replace=False)]
     gap = np.abs(ens.raw(probe) - clf.decision_function(probe)).max()

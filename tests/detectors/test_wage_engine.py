@@ -147,6 +147,8 @@ def test_batch_arrays_give_the_stream_scores():
     for lst in rules.lists.values():
         model = lst.scorer()
         assert np.allclose(model.raw(X), [model.raw(x[None, :])[0] for x in X])
+        # the compiled walk and the numpy walk reach the same leaves
+        assert np.allclose(model.raw(X), model.base + model.value[model.leaves(X)].sum(axis=1), atol=1e-12)
         for x in X[:20]:          # what an alert's reasons add up to: the score's log-odds above the base
             assert model.contributions(x).sum() == pytest.approx(model.raw(x[None, :])[0] - model.expected, abs=1e-9)
 
