@@ -167,18 +167,22 @@ class WageArrearsEngine:
         return out
 
     def _count(self, state: EnterpriseState, evs: list[DecodedEvent]) -> None:
-        """Pass 1: the registry's industry and the batch's late reports go into the industry context."""
+        """Pass 1: the registry's industry and the batch's late reports go into the industry context.
+
+        The state itself is left to pass 2, which folds the registry in at its own instant.
+        """
+        key = industry_key(state.area_code, state.industry)
         for ev in evs:
             if ev.event_id in state.recent_ids:
                 continue
             if ev.data_class == "enterprise_registry":
-                before = industry_key(state.area_code, state.industry)
-                state.industry, state.area_code = ev.fields.get("industry"), ev.fields.get("area_code")
-                self.context.register(before, industry_key(state.area_code, state.industry))
+                new = industry_key(ev.fields.get("area_code"), ev.fields.get("industry"))
+                self.context.register(key, new)
+                key = new
                 continue
             kind = late_kind(ev.data_class, ev.fields)
             if kind is not None:
-                self.context.count(industry_key(state.area_code, state.industry), kind, local_day(ev.t))
+                self.context.count(key, kind, local_day(ev.t))
 
     def _instant(self, enterprise_id: str, state: EnterpriseState, evs: list[DecodedEvent],
                  out: EngineOutput) -> Instant | None:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -48,8 +47,9 @@ from detectors.models import Logistic, TreeEnsemble, calibrated
 from rules.loader import parse_rules
 from simulators.evaluation.backtest import DAY, DecodeStats, TruthIndex, decided_at
 from simulators.evaluation.baseline import load_baseline
-from simulators.evaluation.logbacktest import run_log
+from simulators.evaluation.logbacktest import LogPass, run_log
 from simulators.evaluation.logfiles import iter_lines, read_events
+from simulators.evaluation.run import truth_from_doc
 from simulators.evaluation.truthfile import read_truth
 from simulators.evaluation.tune import Target, choose, row_levels, sweep_scores
 from simulators.world.generate import generate
@@ -88,12 +88,12 @@ class World:
         self.candidate = {"inspect_now": np.ones(len(cat), bool), "early_warning": cat != "already_in_arrears"}
 
 
-def collect(items: Iterable[Any], rules: Any, name: str, progress: bool = False) -> tuple[list[Instant], list[float], Any]:
-    """Replay a log through the engine as the backtest does; every scored instant with its delivery time."""
+def collect(items: Iterable[Any], rules: Any, stats: DecodeStats, progress: bool = False
+            ) -> tuple[list[Instant], list[float], LogPass]:
+    """Replay a log through the engine as the backtest does; every scored instant, dated as its alert would be."""
     rows: list[Instant] = []
     raised: list[float] = []
     decided = [0.0]
-    stats = DecodeStats()
 
     def on_batch(batch: list[Any]) -> None:
         decided[0] = decided_at(batch)
@@ -112,18 +112,15 @@ def world_from_scenario(scenario: str, rules: Any, seed: int | None = None, prog
     s = load_scenario(scenario, **({"seed": seed} if seed is not None else {}), **overrides)
     gen = generate(s, progress=progress)
     stats = DecodeStats()
-    instants, raised, _ = collect(iter_lines(gen.lines, f"<scenario {s.name}>", stats.problems), rules,
-                                  s.name, progress)
-    w = _world(f"{s.name}#{s.seed}", TruthIndex(gen.truth), s.inspectors, instants, raised)
-    return w
+    instants, raised, _ = collect(iter_lines(gen.lines, f"<scenario {s.name}>", stats.problems), rules, stats,
+                                  progress)
+    return _world(f"{s.name}#{s.seed}", TruthIndex(gen.truth), s.inspectors, instants, raised)
 
 
 def world_from_log(events: Path, truth: Path, rules: Any, progress: bool = False) -> World:
-    from simulators.evaluation.run import truth_from_doc
     doc = read_truth(truth)
     stats = DecodeStats()
-    instants, raised, lp = collect(read_events(Path(events), stats.problems, progress=progress), rules,
-                                   Path(events).name, False)
+    instants, raised, lp = collect(read_events(Path(events), stats.problems, progress=progress), rules, stats)
     source = truth_from_doc(doc, lp)
     return _world(doc.scenario or Path(events).name, TruthIndex(source.truth, source.verified), source.inspectors,
                   instants, raised)
@@ -415,11 +412,3 @@ def judge_later(w: World, split: float, rules: Any) -> dict[str, Any]:
             "alerts", "effective_warning_rate", "strict_warning_rate", "recall", "recall_non_sudden", "early_recall",
             "before_onset_share", "categories")}}
     return out
-
-
-def per_enterprise(w: World, p: np.ndarray) -> dict[str, list[tuple[float, float, float]]]:
-    """Score sequences (raised, instant, score) per enterprise, in time order, for the level replay."""
-    seqs: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
-    for e, r, t, s in zip(w.enterprise.tolist(), w.raised.tolist(), w.t.tolist(), p.tolist()):
-        seqs[e].append((r, t, s))
-    return seqs

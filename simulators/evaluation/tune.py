@@ -16,7 +16,6 @@ threshold that holds in one world only is never chosen.
 """
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,14 +104,6 @@ def sequences(enterprise: np.ndarray, raised: np.ndarray, t: np.ndarray, p: np.n
     for e, r, x, s in zip(enterprise.tolist(), raised.tolist(), t.tolist(), p.tolist()):
         seqs[e].append((r, x, s))
     return seqs
-
-
-def restrict(truth: TruthIndex, enterprises: set[str]) -> TruthIndex:
-    """The truth about some enterprises only (recall over held-out firms counts their episodes only)."""
-    tr = truth.truth
-    return TruthIndex(dataclasses.replace(tr, arrears=[e for e in tr.arrears if e.enterprise_id in enterprises],
-                                          distress=[d for d in tr.distress if d.enterprise_id in enterprises]),
-                      {k: v for k, v in truth.verified.items() if k in enterprises})
 
 
 def sweep_sequences(seqs: dict[str, list[tuple[float, float, float]]], truth: TruthIndex, inspectors: int,

@@ -13,7 +13,8 @@ from detectors.features import FEATURES, MONOTONE
 from earlywarn.settings import DEFAULT_RULES
 from rules.loader import load_rules
 from simulators.evaluation.fit import collect, evidence_only, fit_rules, fit_trees
-from simulators.evaluation.logfiles import LineProblems, iter_lines
+from simulators.evaluation.backtest import DecodeStats
+from simulators.evaluation.logfiles import iter_lines
 from simulators.world.generate import generate
 from simulators.world.scenario import load_scenario
 
@@ -27,7 +28,8 @@ def small_log():
 
 
 def rows_of(lines):
-    instants, raised, _ = collect(iter_lines(lines, "<log>", LineProblems()), load_rules(DEFAULT_RULES), "log")
+    stats = DecodeStats()
+    instants, raised, _ = collect(iter_lines(lines, "<log>", stats.problems), load_rules(DEFAULT_RULES), stats)
     return {(x.enterprise_id, x.t, r): x.row for x, r in zip(instants, raised)}
 
 
