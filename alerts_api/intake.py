@@ -18,7 +18,9 @@ from pydantic import ValidationError
 from sqlalchemy.orm import sessionmaker
 
 from alerts_api.schemas import AlertIn
+from alerts_api.cases.routing import Policy
 from alerts_api.store.alerts import upsert_alert, utcnow
+from alerts_api.store.cases import on_alert
 from alerts_api.store.errors import describe, is_transient
 from earlywarn.validation import describe_validation
 from streams.deadletter import DeadLetter, dead_letter
@@ -71,8 +73,12 @@ def parse_alert(value: bytes | None) -> AlertIn:
         raise AlertRejected(f"invalid alert: {describe_validation(exc)}") from None
 
 
-def take_in(sessions: sessionmaker, records: list[AlertRecord], actor: str = "alert-sink") -> Intake:
+def take_in(sessions: sessionmaker, records: list[AlertRecord], actor: str = "alert-sink",
+            policy: Policy | None = None) -> Intake:
     """Store every good alert of ``records``; a dead letter for each one that cannot be stored.
+
+    With a routing ``policy``, each alert that changed the store opens or updates its case in the same
+    transaction (issue #20).
 
     Raises :class:`StoreUnavailable` on a transient store error; nothing is
     lost then, because the upsert is idempotent and the caller retries all.
@@ -88,14 +94,14 @@ def take_in(sessions: sessionmaker, records: list[AlertRecord], actor: str = "al
     if not parsed:
         return out
     try:
-        out.changed = _store(sessions, [a for _, a in parsed], actor)
+        out.changed = _store(sessions, [a for _, a in parsed], actor, policy)
         return out
     except Exception as exc:
         if is_transient(exc):
             raise StoreUnavailable(describe(exc)) from exc
     for rec, alert in parsed:  # the database refused the batch for a value: find the alert(s) it refuses
         try:
-            out.changed += _store(sessions, [alert], actor)
+            out.changed += _store(sessions, [alert], actor, policy)
         except Exception as exc:
             if is_transient(exc):
                 raise StoreUnavailable(describe(exc)) from exc
@@ -103,10 +109,16 @@ def take_in(sessions: sessionmaker, records: list[AlertRecord], actor: str = "al
     return out
 
 
-def _store(sessions: sessionmaker, alerts: list[AlertIn], actor: str) -> int:
+def _store(sessions: sessionmaker, alerts: list[AlertIn], actor: str, policy: Policy | None) -> int:
     now = utcnow()
+    changed = 0
     with sessions() as session, session.begin():
-        return sum(upsert_alert(session, alert, actor=actor, now=now) for alert in alerts)
+        for alert in alerts:
+            if upsert_alert(session, alert, actor=actor, now=now):
+                changed += 1
+                if policy is not None:
+                    on_alert(session, alert, now, policy)
+    return changed
 
 
 def _letter(rec: AlertRecord, reason: str) -> DeadLetter:

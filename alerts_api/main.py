@@ -1,28 +1,62 @@
 """The FastAPI service, built by one factory from the settings."""
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+import asyncio
+import logging
+from collections.abc import Callable
+from contextlib import asynccontextmanager, suppress
+from datetime import datetime
 
 from fastapi import FastAPI
 
 from alerts_api.ratelimit import RateLimiter
-from alerts_api.routes import alerts, health
+from alerts_api.cases.routing import Policy
+from alerts_api.routes import alerts, cases, health
 from alerts_api.sink import AlertSink
+from alerts_api.store.alerts import utcnow
+from alerts_api.store.cases import escalate_overdue
 from alerts_api.store.db import make_engine, migrate, session_factory
 from earlywarn.settings import Settings, get_settings
+from rules.loader import load_rules
+
+log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, broker: str | None = None) -> FastAPI:
-    """``broker`` given → the alert sink runs inside the API process."""
+def escalate_once(app: FastAPI) -> int:
+    """Escalate every case overdue at the app's clock; how many."""
+    with app.state.sessions() as session, session.begin():
+        return len(escalate_overdue(session, app.state.clock(), app.state.policy))
+
+
+async def deadline_job(app: FastAPI, every: float) -> None:
+    """The background job that lights overdue cases red and hands them one level up."""
+    while True:
+        try:
+            n = await asyncio.to_thread(escalate_once, app)
+            if n:
+                log.warning("%d overdue case(s) escalated", n)
+        except Exception:  # the database may be away; try again next round
+            log.exception("deadline job failed; retrying in %.0f s", every)
+        await asyncio.sleep(every)
+
+
+def create_app(settings: Settings | None = None, *, broker: str | None = None,
+               clock: Callable[[], datetime] = utcnow) -> FastAPI:
+    """``broker`` given → the alert sink runs inside the API process; ``clock`` is what deadlines are read on."""
     settings = settings or get_settings()
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)
+    policy = Policy.from_rules(load_rules(settings.rules_file))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if app.state.sink:
             await app.state.sink.start()
+        job = asyncio.create_task(deadline_job(app, settings.case_deadline_check_seconds))
         yield
+        job.cancel()
+        with suppress(asyncio.CancelledError):
+            await job
         if app.state.sink:
             await app.state.sink.stop()
         engine.dispose()
@@ -30,10 +64,14 @@ def create_app(settings: Settings | None = None, *, broker: str | None = None) -
     app = FastAPI(title="earlywarn alerts", version="0.1.0", lifespan=lifespan,
                   description="Wage-arrears and group-incident alerts. Every route but /healthz needs a bearer token.")
     app.state.sessions = session_factory(engine)
+    app.state.clock = clock
+    app.state.policy = policy
     app.state.tokens = settings.tokens()
     app.state.rate_limiter = RateLimiter(settings.api_rate_per_second, settings.api_rate_burst)
     app.state.sink = AlertSink(broker, app.state.sessions, kafka_options=settings.kafka_security().aiokafka_options(),
-                               stall_after=settings.sink_stall_seconds, max_lag=settings.sink_max_lag) if broker else None
+                               stall_after=settings.sink_stall_seconds, max_lag=settings.sink_max_lag,
+                               policy=policy) if broker else None
     app.include_router(health.router)
     app.include_router(alerts.router)
+    app.include_router(cases.router)
     return app

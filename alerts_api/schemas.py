@@ -98,3 +98,85 @@ class Problem(BaseModel):
     """Why a request was refused (401, 403, 404, 429); 422 has FastAPI's validation shape."""
 
     detail: str
+
+
+UnitLevel = Literal["grid", "community", "street", "district"]
+
+
+class CaseOut(BaseModel):
+    """A case as a unit's list shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    case_code: str
+    query_code: str
+    kind: str
+    subject_id: str
+    subject_name: str
+    area_code: str
+    level: str
+    state: str
+    unit_level: str
+    unit_area: str
+    deadline: datetime
+    overdue: bool = Field(description="missed a deadline: lit red and taken over one level up")
+    escalations: int
+    outcome: str | None
+    inspector: str
+    satisfaction: int | None
+    rules_version: str
+    alert_id: str = Field(description="the latest alert behind the case")
+    opened_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+    @field_validator("deadline", "opened_at", "updated_at", "closed_at")
+    @classmethod
+    def _times_utc(cls, v: datetime | None) -> datetime | None:
+        return None if v is None else _utc(v)
+
+
+class CaseEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    actor: str
+    action: str
+    detail: dict
+
+    @field_validator("at")
+    @classmethod
+    def _at_utc(cls, v: datetime) -> datetime:
+        return _utc(v)
+
+
+class CaseDetail(CaseOut):
+    outcome_note: str
+    allowed_actions: list[str] = Field(description="what may be done next (the transition table)")
+    timeline: list[CaseEventOut]
+
+
+class CasePage(BaseModel):
+    total: int
+    items: list[CaseOut]
+
+
+class TransitionIn(BaseModel):
+    """One step on a case. ``verify`` and ``review`` need an ``outcome``; ``verify`` the ``inspector``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["dispatch", "acknowledge", "verify", "contest", "review", "close"]
+    outcome: Literal["arrears_confirmed", "hidden_risk", "no_risk", "unable_to_verify"] | None = None
+    note: StoredText = Field(default="", max_length=2000)
+    inspector: StoredText = Field(default="", max_length=64)
+    unit_level: UnitLevel | None = Field(default=None, description="dispatch: the unit level to send it to")
+    satisfaction: int | None = Field(default=None, ge=1, le=5, description="close: the evaluation, 1–5")
+
+
+class Conflict(BaseModel):
+    """409: the action is not allowed in the case's current state."""
+
+    detail: str
+    state: str
+    allowed: list[str]

@@ -20,6 +20,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy.orm import sessionmaker
 
+from alerts_api.cases.routing import Policy
 from alerts_api.intake import AlertRecord, StoreUnavailable, take_in
 from streams.deadletter import letter_key
 from streams.topics import ALERTS, DEAD_LETTER
@@ -63,8 +64,10 @@ class AlertSink:
     def __init__(self, bootstrap: str, sessions: sessionmaker, *, kafka_options: dict[str, Any] | None = None,
                  topic: str = ALERTS, dead_letter_topic: str = DEAD_LETTER, group_id: str = "earlywarn-alert-sink",
                  stall_after: float = 30.0, max_lag: int = 10_000, backoff: Backoff | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, policy: Policy | None = None) -> None:
         self.bootstrap, self.sessions, self.group_id = bootstrap, sessions, group_id
+        self.policy = policy
+        """routing and deadlines: with it, every stored alert opens or updates its case"""
         self.kafka_options = dict(kafka_options or {})
         self.topic, self.dead_letter_topic = topic, dead_letter_topic
         self.stall_after, self.max_lag = stall_after, max_lag
@@ -154,7 +157,7 @@ class AlertSink:
         """Store or dead-letter every record; retry the whole poll while the store is away."""
         while True:
             try:
-                intake = await asyncio.to_thread(take_in, self.sessions, records)
+                intake = await asyncio.to_thread(take_in, self.sessions, records, "alert-sink", self.policy)
                 break
             except StoreUnavailable as exc:
                 self._state = "retrying"

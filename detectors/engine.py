@@ -29,7 +29,7 @@ import numpy as np
 from detectors.decay import EvidenceParams
 from detectors.enterprise import Decision, EnterpriseState, absorb, decide, reasons
 from detectors.evidence import SIGNALS, WAGE_TOPICS, Evidence, extract
-from detectors.features import FEATURES, IndustryContext, feature_row, industry_key, late_kind, local_day
+from detectors.features import CONTEXT_DAYS, FEATURES, IndustryContext, feature_row, industry_key, late_kind, local_day
 from detectors.levels import LEVEL_NAMES, alert_id
 from detectors.models import calibrated
 from detectors.named_surge import observe as observe_named
@@ -181,8 +181,10 @@ class WageArrearsEngine:
                 key = new
                 continue
             kind = late_kind(ev.data_class, ev.fields)
-            if kind is not None:
-                self.context.count(key, kind, local_day(ev.t))
+            if kind is not None and key is not None:
+                day = local_day(ev.t)
+                self.context.count(key, kind, day)
+                state.late = [x for x in state.late if x[0] >= day - CONTEXT_DAYS] + [(day, kind, key)]
 
     def _instant(self, enterprise_id: str, state: EnterpriseState, evs: list[DecodedEvent],
                  out: EngineOutput) -> Instant | None:

@@ -65,6 +65,10 @@ class EnterpriseState:
     published: tuple[float, str, float, str] | None = None
     """(score, level, early score, early level) last put on the risk-score feed; only material changes go out"""
     history: History = field(default_factory=History.new)
+    late: list[tuple[int, str, str]] = field(default_factory=list)
+    """(local day, kind, industry key) of its late reports counted in the industry context, the last
+    CONTEXT_DAYS: the context is the sum of these over firms, so a restarted worker rebuilds it from the
+    states and can never count a report the states do not (issue #19)"""
 
     @classmethod
     def new(cls, n_signals: int, dedup: int = 256) -> "EnterpriseState":
@@ -91,7 +95,8 @@ class EnterpriseState:
                 "ids": list(self.recent_ids),
                 "why": {k: list(v) for k, v in self.behind.items()}, "h": self.history.to_dict(),
                 **({"cs": self.named.to_dict()} if self.named else {}),
-                **({"pub": list(self.published)} if self.published else {})}
+                **({"pub": list(self.published)} if self.published else {}),
+                **({"late": [list(x) for x in self.late]} if self.late else {})}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], dedup: int = 256) -> "EnterpriseState":
@@ -103,7 +108,8 @@ class EnterpriseState:
                    named=NamedSurge.from_dict(d["cs"]) if "cs" in d else None,
                    published=(float(d["pub"][0]), str(d["pub"][1]), float(d["pub"][2]), str(d["pub"][3]))
                    if "pub" in d and len(d["pub"]) == 4 else None,
-                   history=History.from_dict(d["h"]) if "h" in d else History.new())
+                   history=History.from_dict(d["h"]) if "h" in d else History.new(),
+                   late=[(int(a), str(b), str(c)) for a, b, c in d.get("late", [])])
 
 
 def absorb(state: EnterpriseState, t: float, items: list[tuple[Evidence, str]], p: EvidenceParams) -> np.ndarray:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -289,6 +289,19 @@ class IndustryContext:
                 si += a * w
                 util += b * w
         return si / n, util / n
+
+    @classmethod
+    def rebuilt(cls, states: Iterable[Mapping[str, Any]]) -> "IndustryContext":
+        """The context as the sum of what each firm's state says it contributed (``EnterpriseState.to_dict``:
+        its industry and its recent late reports), for a worker that restarts."""
+        c = cls()
+        for d in states:
+            key = industry_key(d.get("area"), d.get("ind"))
+            if key is not None:
+                c.firms[key] += 1
+            for day, kind, k in d.get("late", ()):
+                c.daily.setdefault(k, {}).setdefault(int(day), [0, 0])[0 if kind == "si_late" else 1] += 1
+        return c
 
     def to_dict(self) -> dict[str, Any]:
         return {"firms": dict(self.firms), "daily": {k: {str(d): v for d, v in days.items()}

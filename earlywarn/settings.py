@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=2000, ge=1, description="events taken per micro-batch")
     batch_within: float = Field(default=0.5, gt=0, description="seconds to wait to fill a micro-batch")
     topic_partitions: int = Field(default=1, ge=1)
+    case_deadline_check_seconds: float = Field(
+        default=60.0, gt=0, description="how often the API escalates cases past their deadline")
+    align_max_wait: float = Field(
+        default=10.0, gt=0, description="seconds an event may wait for a lagging partition before it is scored anyway")
+    align_idle: float = Field(
+        default=0.2, ge=0, description="seconds a just-read partition may still bring an earlier event (in flight)")
+    align_max_held: int = Field(
+        default=200_000, ge=1, description="events held for event-time order at most; beyond, all are released")
     dedup_per_enterprise: int = Field(default=256, ge=8, description="recent event ids kept per enterprise")
     score_feed_min_change: float = Field(
         default=0.005, ge=0, le=1, description="publish an enterprise's score on ew.risk-scores only when it moved "

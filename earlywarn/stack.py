@@ -47,6 +47,7 @@ class Stack:
             "EW_RULES_FILE": str(self.settings.rules_file),
             "EW_LOG_LEVEL": self.settings.log_level,
             "EW_BATCH_WITHIN": str(self.settings.batch_within),
+            "EW_ALIGN_IDLE": str(self.settings.align_idle),
             **self.settings.kafka_env(),
         })
         return env

@@ -158,6 +158,9 @@ class RuleFile(_Strict):
     features: list[str] = Field(description="the feature columns the models were fitted on, in order")
     lists: dict[Literal["inspect_now", "early_warning"], AlertList]
     deadlines_days: Deadlines = Deadlines()
+    routing: dict[str, dict[Literal["blue", "yellow", "red"], Literal["grid", "community", "street", "district"]]] = (
+        Field(default_factory=dict, description="alert kind → colour → the lowest unit level that handles it; "
+              "unnamed: blue to the grid, yellow to the street, red to the district (DESIGN §2)"))
     horizon_days: int = Field(default=90, gt=0)
 
     @model_validator(mode="after")

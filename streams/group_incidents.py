@@ -43,6 +43,23 @@ class GroupIncidentWatch:
 
     def __post_init__(self) -> None:
         self.tracker = GatheringTracker(threshold=self.threshold, large=self.large)
+        self._changed: set[str] = set()
+
+    def changes(self) -> dict[str, Any]:
+        """Gatherings touched since the last call, as JSON by gathering id, for a Faust table (issue #19: a
+        gathering growing 30 → 33 → 95 across a restart raised no alert, its counts were in memory only)."""
+        out = {gid: {"counts": self.tracker.counts[gid], "alerted": gid in self.tracker.alerted}
+               for gid in self._changed}
+        self._changed.clear()
+        return out
+
+    def restore(self, items: dict[str, Any]) -> None:
+        for gid, v in items.items():
+            if v is None:
+                continue
+            self.tracker.counts[gid] = [(float(t), int(n)) for t, n in v["counts"]]
+            if v["alerted"]:
+                self.tracker.alerted.add(gid)
 
     def process(self, events: list[DecodedEvent]) -> list[dict[str, Any]]:
         """Alerts for the gatherings in ``events`` that are now projected to become large (once each)."""
@@ -56,6 +73,7 @@ class GroupIncidentWatch:
             stat = self.surges.area_statistic(area, ev.t) if self.surges is not None and wage else 0.0
             prior = surge_prior(stat)
             p, fire = self.tracker.observe(str(f["gathering_id"]), ev.t / 60.0, _people(f["headcount"]), prior)
+            self._changed.add(str(f["gathering_id"]))
             if fire:
                 out.append(self._alert(ev, p, stat, prior))
         return out

@@ -1,7 +1,7 @@
 """Prometheus counters of the stream worker (exported when EW_METRICS_PORT is set)."""
 from __future__ import annotations
 
-from prometheus_client import Counter, Info
+from prometheus_client import Counter, Gauge, Info
 
 EVENTS_IN = Counter("earlywarn_events_in_total", "Source records consumed", ["topic"])
 DEAD_LETTERS = Counter("earlywarn_dead_letters_total", "Records sent to the dead-letter topic", ["topic"])
@@ -12,3 +12,6 @@ ENGINE_ERRORS = Counter("earlywarn_engine_errors_total",
 DEAD_LETTERS_UNSENT = Counter("earlywarn_dead_letters_unsent_total",
                               "Dead letters the broker refused (each is in the worker log with its place)")
 RULES_VERSION = Info("earlywarn_rules", "Rule file version in force")
+HELD = Gauge("earlywarn_events_held", "Events held for event-time order while a partition catches up")
+RELEASED_EARLY = Counter("earlywarn_events_released_early_total",
+                         "Held events released by a bound (EW_ALIGN_MAX_WAIT / EW_ALIGN_MAX_HELD), perhaps out of order")

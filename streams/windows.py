@@ -206,6 +206,30 @@ class WindowedCounts:
                 self.history.append(c)
             yield c
 
+    # ------------------------------------------------------------ persistence
+    def snapshot_bucket(self, start: float) -> dict | None:
+        """One open bucket as JSON (None once it closed), so a restarted worker can take it up again."""
+        b = self._open.get(start)
+        if b is None:
+            return None
+        return {"counts": [[s, t, n] for (s, t), n in b.counts.items()], "seen": sorted(map(str, b.seen))}
+
+    def restore_bucket(self, start: float, d: dict) -> None:
+        start = float(start)
+        if self._closed_until is not None and start < self._closed_until:
+            return
+        self._open[start] = _OpenBucket({(s, t): int(n) for s, t, n in d["counts"]}, set(d["seen"]))
+
+    def snapshot_meta(self) -> dict:
+        return {"closed_until": self._closed_until,
+                "watermark": self._watermark if math.isfinite(self._watermark) else None}
+
+    def restore_meta(self, d: dict) -> None:
+        self._closed_until = None if d["closed_until"] is None else float(d["closed_until"])
+        self._watermark = -math.inf if d["watermark"] is None else float(d["watermark"])
+        for start in [s for s in self._open if self._closed_until is not None and s < self._closed_until]:
+            del self._open[start]
+
     # ----------------------------------------------------------------- views
     def open_buckets(self) -> list[float]:
         """Starts of buckets still accepting events (for metrics and tests)."""

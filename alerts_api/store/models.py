@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -38,8 +38,56 @@ class Alert(Base):
     __table_args__ = (Index("ix_alerts_status_harm", "status", "expected_harm"),)
 
 
+class Case(Base):
+    """What an alert becomes so that somebody handles it: one open case per (kind, subject) (issue #20)."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_code: Mapped[str] = mapped_column(String(24), unique=True)
+    query_code: Mapped[str] = mapped_column(String(12), unique=True)
+    """short code a caller (the enterprise, a worker) can quote to ask about the case"""
+    kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(64), index=True)
+    subject_name: Mapped[str] = mapped_column(String(200), default="")
+    area_code: Mapped[str] = mapped_column(String(15), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    level_rank: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    open_key: Mapped[str | None] = mapped_column(String(100), unique=True, nullable=True)
+    """kind|subject while the case is open, NULL once closed: the store itself refuses a second open case"""
+    unit_level: Mapped[str] = mapped_column(String(16))
+    unit_area: Mapped[str] = mapped_column(String(15), index=True)
+    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    outcome_note: Mapped[str] = mapped_column(Text, default="")
+    inspector: Mapped[str] = mapped_column(String(64), default="")
+    satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rules_version: Mapped[str] = mapped_column(String(64))
+    alert_id: Mapped[str] = mapped_column(String(64))
+    """the latest alert behind the case"""
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class CaseEvent(Base):
+    """A case's timeline: every alert behind it and every step taken on it."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
 class AuditEntry(Base):
-    """Every state change, who made it and what it was."""
+    """Every state change, who made it and what it was (``alert_id``: the alert or case code it concerns)."""
 
     __tablename__ = "audit_log"
 

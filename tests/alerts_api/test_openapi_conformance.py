@@ -12,6 +12,7 @@ from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
 from schemathesis.specs.openapi import checks as oa_checks
 
+from alerts_api.cases.routing import Policy
 from alerts_api.intake import AlertRecord, take_in
 from alerts_api.main import create_app
 from alerts_api.store.db import make_engine, migrate, session_factory
@@ -58,7 +59,7 @@ def app(tmp_path_factory):
     migrate(url)
     engine = make_engine(url)
     records = [AlertRecord("ew.alerts", 0, i, json.dumps(a).encode()) for i, a in enumerate(worker_alerts())]
-    intake = take_in(session_factory(engine), records)
+    intake = take_in(session_factory(engine), records, policy=Policy())  # and a case for each subject
     assert intake.changed == len(records) and not intake.letters
     engine.dispose()
     return create_app(Settings(database_url=url, api_tokens=f"{TOKEN},{SCOPED}:330110001",
@@ -74,7 +75,8 @@ def test_every_answer_is_documented_and_matches_the_schema(app, mode, token):
     """
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.path for op in operations} == {"/alerts", "/alerts/{alert_id}", "/healthz"}
+    assert {op.path for op in operations} == {"/alerts", "/alerts/{alert_id}", "/healthz", "/cases",
+                                              "/cases/{case_code}", "/cases/{case_code}/transitions"}
     for operation in operations:
         if mode is GenerationMode.NEGATIVE and operation.path == "/healthz":
             continue  # no parameter to get wrong
@@ -90,6 +92,9 @@ def test_the_stored_alerts_are_served_and_the_run_saw_them(app):
 
     with TestClient(app) as c:
         page = c.get("/alerts", params={"limit": 200}, headers={"Authorization": f"Bearer {TOKEN}"}).json()
+        cases = c.get("/cases", params={"limit": 200}, headers={"Authorization": f"Bearer {TOKEN}"}).json()
     assert page["total"] >= 5
+    assert cases["total"] >= 3 and {c["kind"] for c in cases["items"]} == {"wage_arrears", "complaint_surge",
+                                                                           "group_incident"}
     for a in page["items"]:
         assert all(isinstance(r["contribution"], float) for r in a["reasons"])

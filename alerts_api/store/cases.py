@@ -1,0 +1,171 @@
+"""Cases in the store: opened or updated from alerts, moved by people, escalated when overdue.
+
+Why here and not in the worker: a case is what people do about alerts, so it
+lives beside the audit log, in one transaction with the alert that changed it.
+One open case per (kind, subject) is enforced by a unique key, so a worker
+reprocessing history (new alert ids, other episode starts) adds to the case's
+timeline instead of opening a second one.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts_api.cases.lifecycle import OPEN_STATES, advance
+from alerts_api.cases.routing import Policy, lowest_for, one_up, unit_area
+from alerts_api.schemas import AlertIn
+from alerts_api.store.models import AuditEntry, Case, CaseEvent
+
+PREFIX = {"wage_arrears": "WA", "complaint_surge": "CS", "group_incident": "GI"}
+QUERY_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+"""no 0/O, 1/I: read out over the phone"""
+NOT_YET_VERIFIED = frozenset({"new", "dispatched", "acknowledged"})
+
+
+def _event(session: Session, case: Case, at: datetime, actor: str, action: str, **detail: object) -> None:
+    session.add(CaseEvent(case_id=case.id, at=at, actor=actor, action=action, detail=detail))
+    session.add(AuditEntry(at=at, actor=actor, action=f"case.{action}", alert_id=case.case_code,
+                           detail=json.dumps(detail, default=str)[:2000]))
+
+
+def open_case_for(session: Session, kind: str, subject_id: str) -> Case | None:
+    return session.execute(select(Case).where(Case.open_key == f"{kind}|{subject_id}")).scalar_one_or_none()
+
+
+def on_alert(session: Session, alert: AlertIn, now: datetime, policy: Policy, actor: str = "alert-sink") -> Case | None:
+    """Open a case for a new alert, or add the alert to the subject's open case (raising its level)."""
+    case = open_case_for(session, alert.kind, alert.subject_id)
+    facts = {"alert_id": alert.alert_id, "level": alert.level, "episode_start": alert.episode_start.isoformat(),
+             "list": alert.alert_list, "rules_version": alert.rules_version}
+    if alert.status == "closed" or alert.level_rank == 0:
+        if case is not None:   # the score fell back; the case stays until somebody verifies it
+            _event(session, case, now, actor, "alert_closed", **facts)
+            case.updated_at = now
+        return case
+    if case is None:
+        level = policy.unit_level(alert.kind, alert.level)
+        case = Case(case_code=f"pending-{secrets.token_hex(6)}", query_code=_query_code(), kind=alert.kind,
+                    subject_id=alert.subject_id, subject_name=alert.subject_name, area_code=alert.area_code,
+                    level=alert.level, level_rank=alert.level_rank, state="new",
+                    open_key=f"{alert.kind}|{alert.subject_id}", unit_level=level,
+                    unit_area=unit_area(alert.area_code, level), deadline=policy.deadline(alert.level, now),
+                    overdue=False, escalations=0, outcome_note="", inspector="", rules_version=alert.rules_version,
+                    alert_id=alert.alert_id, opened_at=now, updated_at=now)
+        session.add(case)
+        session.flush()
+        case.case_code = f"{PREFIX.get(alert.kind, 'EW')}-{case.id:07d}"
+        _event(session, case, now, actor, "opened", unit_level=case.unit_level, unit_area=case.unit_area,
+               deadline=case.deadline.isoformat(), **facts)
+        return case
+    _event(session, case, now, actor, "alert", **facts)
+    if alert.level_rank > case.level_rank:
+        level = lowest_for(case.unit_level, policy.unit_level(alert.kind, alert.level))
+        case.level, case.level_rank = alert.level, alert.level_rank
+        case.unit_level, case.unit_area = level, unit_area(case.area_code, level)
+        case.deadline = min(_aware(case.deadline), policy.deadline(alert.level, now))
+        _event(session, case, now, actor, "level_raised", level=alert.level, unit_level=level,
+               deadline=case.deadline.isoformat())
+    case.alert_id, case.rules_version, case.updated_at = alert.alert_id, alert.rules_version, now
+    return case
+
+
+def transition(session: Session, case: Case, action: str, actor: str, now: datetime, *,
+               outcome: str | None = None, note: str = "", inspector: str = "", unit_level: str | None = None,
+               satisfaction: int | None = None) -> Case:
+    """Apply one step of the lifecycle (raises IllegalTransition, or ValueError naming a missing field)."""
+    new_state = advance(case.state, action)
+    if action in ("verify", "review") and outcome is None:
+        raise ValueError(f"{action} needs an outcome")
+    if action in ("verify",) and not inspector:
+        raise ValueError("verify needs the inspector who went on site")
+    detail: dict[str, object] = {"from": case.state, "to": new_state}
+    if action == "dispatch" and unit_level is not None:
+        case.unit_level, case.unit_area = unit_level, unit_area(case.area_code, unit_level)
+        detail |= {"unit_level": unit_level, "unit_area": case.unit_area}
+    if outcome is not None:
+        case.outcome = outcome
+        detail["outcome"] = outcome
+    if note:
+        case.outcome_note = note
+        detail["note"] = note
+    if inspector:
+        case.inspector = inspector
+        detail["inspector"] = inspector
+    if satisfaction is not None:
+        case.satisfaction = satisfaction
+        detail["satisfaction"] = satisfaction
+    case.state = new_state
+    if new_state not in OPEN_STATES:
+        case.open_key, case.closed_at = None, now
+    case.updated_at = now
+    _event(session, case, now, actor, action, **detail)
+    return case
+
+
+def escalate_overdue(session: Session, now: datetime, policy: Policy, actor: str = "deadline-job") -> list[Case]:
+    """Every open case not verified by its deadline turns overdue and goes one level up, with a new deadline."""
+    due = session.execute(select(Case).where(Case.state.in_(NOT_YET_VERIFIED), Case.deadline < now)
+                          .order_by(Case.deadline, Case.id)).scalars().all()
+    for case in due:
+        was = case.unit_level
+        case.overdue = True
+        case.escalations += 1
+        case.unit_level = one_up(was)
+        case.unit_area = unit_area(case.area_code, case.unit_level)
+        missed = _aware(case.deadline)
+        case.deadline = policy.deadline(case.level, now)
+        case.updated_at = now
+        _event(session, case, now, actor, "escalated", missed=missed.isoformat(), from_unit=was,
+               to_unit=case.unit_level, unit_area=case.unit_area, deadline=case.deadline.isoformat())
+    return list(due)
+
+
+def _scoped(stmt, area_scope: str | None):
+    return stmt.where(Case.area_code.startswith(area_scope, autoescape=True)) if area_scope else stmt
+
+
+def list_cases(session: Session, *, area_scope: str | None, state: str | None = None, kind: str | None = None,
+               unit_level: str | None = None, overdue: bool | None = None, open_only: bool = False,
+               limit: int = 50, offset: int = 0) -> tuple[int, list[Case]]:
+    """Cases in scope, the most serious and the most overdue first."""
+    from sqlalchemy import func
+
+    stmt = _scoped(select(Case), area_scope)
+    if state:
+        stmt = stmt.where(Case.state == state)
+    if kind:
+        stmt = stmt.where(Case.kind == kind)
+    if unit_level:
+        stmt = stmt.where(Case.unit_level == unit_level)
+    if overdue is not None:
+        stmt = stmt.where(Case.overdue == overdue)
+    if open_only:
+        stmt = stmt.where(Case.open_key.is_not(None))
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = session.execute(stmt.order_by(Case.level_rank.desc(), Case.deadline, Case.id)
+                           .limit(limit).offset(offset)).scalars().all()
+    return total, list(rows)
+
+
+def get_case(session: Session, case_code: str, *, area_scope: str | None) -> Case | None:
+    return session.execute(_scoped(select(Case).where(Case.case_code == case_code), area_scope)).scalar_one_or_none()
+
+
+def timeline(session: Session, case: Case) -> list[CaseEvent]:
+    return list(session.execute(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                                .order_by(CaseEvent.at, CaseEvent.id)).scalars())
+
+
+def _query_code() -> str:
+    return "".join(secrets.choice(QUERY_ALPHABET) for _ in range(8))
+
+
+def _aware(t: datetime) -> datetime:
+    """SQLite gives naive datetimes back; every time here is UTC."""
+    from datetime import timezone
+
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)

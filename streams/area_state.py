@@ -1,0 +1,53 @@
+"""The worker's state that is not per enterprise, kept in one Faust table so kill -9 and a restart lose none of it.
+
+Each part is a tracker with ``changes()`` (what a batch touched, as JSON by
+key; None deletes) and ``restore(items)``: the complaint-surge windows and
+series (one value), the gatherings' headcounts (one per gathering). Keys are
+prefixed with the part's name. Issue #19: these lived in memory, so a restart
+lost every surge baseline and a gathering's growth. (The engine's industry
+context is rebuilt from the enterprise states instead:
+``IndustryContext.rebuilt``.)
+
+The table is partitioned by key like any other; one worker holds all of it
+(these trackers see the whole district), see the README on scaling out.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import Any, Protocol
+
+
+class Persistent(Protocol):
+    def changes(self) -> dict[str, Any]: ...
+
+    def restore(self, items: dict[str, Any]) -> None: ...
+
+
+Parts = Mapping[str, Callable[[], Persistent]]
+"""part name → the tracker now"""
+
+
+def save(table: MutableMapping[str, Any], parts: Parts) -> int:
+    """Write what each part changed since the last save; how many keys were written."""
+    n = 0
+    for name, part in parts.items():
+        for key, value in part().changes().items():
+            k = f"{name}:{key}"
+            if value is None:
+                table.pop(k, None)
+            else:
+                table[k] = value
+            n += 1
+    return n
+
+
+def restore(items: Mapping[str, Any], parts: Parts) -> int:
+    """Rebuild every part from the table's items; how many keys were read."""
+    by_part: dict[str, dict[str, Any]] = {name: {} for name in parts}
+    for k, v in items.items():
+        name, _, key = str(k).partition(":")
+        if name in by_part:
+            by_part[name][key] = v
+    for name, part in parts.items():
+        part().restore(by_part[name])
+    return sum(len(v) for v in by_part.values())

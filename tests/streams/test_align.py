@@ -1,0 +1,95 @@
+"""Event-time alignment: whatever pace each partition is read at, events come out in event-time order while the
+lagging partitions are known, and a stalled partition cannot hold the worker forever."""
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streams.align import Aligner
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 50), max_size=30), min_size=1, max_size=4),
+       st.lists(st.integers(0, 3), max_size=200))
+def test_partitions_read_at_any_pace_come_out_in_time_order(partitions, schedule):
+    """Each partition is in time order, as a source delivers; the schedule says which one is read next."""
+    streams = [sorted(p) for p in partitions]
+    pos = [0] * len(streams)
+    aligner = Aligner(max_wait=1e9)
+    out = []
+
+    def behind():
+        return [k for k, s in enumerate(streams) if pos[k] < len(s)]
+
+    for k in schedule + [k for k, s in enumerate(streams) for _ in s]:  # then read everything left
+        k %= len(streams)
+        if pos[k] < len(streams[k]):
+            t = streams[k][pos[k]]
+            aligner.read(k, pos[k])
+            aligner.hold(k, float(t), (k, pos[k]), (k, pos[k]))
+            pos[k] += 1
+        out += [h.t for h in aligner.release(behind())]
+    assert out == sorted(t for s in streams for t in s)
+    assert len(aligner) == 0 and aligner.forced == 0
+
+
+def test_a_lagging_partition_holds_later_events_back_until_it_passes_them():
+    a = Aligner()
+    a.hold("fast", 10.0, ("fast", 0), "f10")
+    a.hold("fast", 30.0, ("fast", 1), "f30")
+    a.hold("slow", 12.0, ("slow", 0), "s12")
+    assert [h.event for h in a.release(["slow"])] == ["f10"]
+    a.hold("slow", 40.0, ("slow", 1), "s40")
+    assert [h.event for h in a.release(["slow"])] == ["s12", "f30"]
+    assert [h.event for h in a.release([])] == ["s40"]
+
+
+def test_a_lagging_partition_that_gave_nothing_yet_holds_everything():
+    a = Aligner()
+    a.hold("fast", 10.0, ("fast", 0), "f10")
+    assert a.release(["silent"]) == []
+    assert [h.event for h in a.release([])] == ["f10"]
+
+
+def test_a_stalled_partition_is_waited_for_at_most_max_wait_seconds_and_the_release_is_counted():
+    now = [0.0]
+    a = Aligner(max_wait=5.0, clock=lambda: now[0])
+    a.hold("fast", 10.0, ("fast", 0), "f10")
+    assert a.release(["stalled"]) == []
+    now[0] = 6.0
+    assert [h.event for h in a.release(["stalled"])] == ["f10"]
+    assert a.forced == 1
+
+
+def test_at_most_max_held_events_are_held_the_oldest_go_first():
+    a = Aligner(max_held=3)
+    for i in range(5):
+        a.hold("fast", float(i), ("fast", i), i)
+    assert [h.event for h in a.release(["slow"])] == [0, 1]
+    assert len(a) == 3 and a.forced == 2
+
+
+def test_a_slow_partition_that_keeps_giving_records_is_waited_for_however_long():
+    now = [0.0]
+    a = Aligner(max_wait=5.0, clock=lambda: now[0])
+    a.hold("fast", 100.0, ("fast", 0), "f100")
+    for i in range(20):       # a minute of catch-up, a record every 3 s, all still before the fast one
+        now[0] += 3.0
+        a.read("slow", i)
+        a.hold("slow", float(i), ("slow", i), i)
+        assert all(h.t < 100.0 for h in a.release(["slow"]))
+    assert [h.event for h in a.release([])] == [19, "f100"] and a.forced == 0
+
+
+def test_a_partition_read_moments_ago_may_still_bring_an_earlier_event_within_idle():
+    now = [0.0]
+    a = Aligner(idle=0.5, clock=lambda: now[0])
+    a.read("quiet", 0)
+    a.hold("quiet", 5.0, ("quiet", 0), "q5")
+    a.read("busy", 0)
+    a.hold("busy", 9.0, ("busy", 0), "b9")
+    assert a.release([]) == []        # both look caught up, but a record may be in flight
+    now[0] = 0.3
+    a.read("quiet", 1)
+    a.hold("quiet", 7.0, ("quiet", 1), "q7")   # it was
+    assert [h.event for h in a.release([])] == ["q5"]
+    now[0] = 0.9
+    assert [h.event for h in a.release([])] == ["q7", "b9"] and a.forced == 0
