@@ -26,7 +26,7 @@ import numpy as np
 from detectors.surge import log10_p, run_method
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
-METHODS = ("ears-c1", "ears-c2", "ears-c3", "nb-cusum", "c1-nb", "c2-nb", "seasonal-nb", "nb-cusum-reset",
+METHODS = ("ears-c1", "nb-cusum", "c1-nb", "c2-nb", "seasonal-nb", "nb-cusum-reset",
            "combined", "combined-legacy")
 LEVELS = (1.0, 5.0, 20.0, 100.0)
 DISPERSIONS = (1.0, 2.0)

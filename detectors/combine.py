@@ -9,6 +9,11 @@ the components (asymptotically, as p gets small — the region an alarm lives
 in), so the combined p stays calibrated when the components read the same
 counts. Fisher's product needs independence and would overstate evidence.
 
+A component with no evidence either way (p = 1, e.g. a CUSUM at 0) would
+map to minus infinity and veto every other component; each p is therefore
+capped at 1/2 (Cauchy variate 0) first. In the tail, where alarms are
+decided, this changes the combined p by a relative O(1/T), i.e. nothing.
+
 Everything is in natural logs, so a surge whose p underflows a double still
 ranks above a smaller one.
 
@@ -21,6 +26,8 @@ Example
 0.01
 >>> log_cauchy([-2000.0, math.log(0.5)]) < -1990
 True
+>>> round(math.exp(log_cauchy([math.log(0.001), 0.0])), 4)   # a silent CUSUM does not veto
+0.002
 >>> round(math.exp(log_bonferroni([math.log(0.01), math.log(0.2)])), 3)
 0.02
 """
@@ -50,7 +57,7 @@ def log_cauchy(log_ps: Sequence[float], weights: Sequence[float] | None = None) 
         hi = max(terms)
         log_t = hi + math.log(sum(math.exp(t - hi) for t in terms))
         return -math.log(math.pi) - log_t
-    t = sum(wi * _cot_pi(math.exp(lp)) for wi, lp in zip(w, log_ps))
+    t = sum(wi * _cot_pi(min(math.exp(lp), 0.5)) for wi, lp in zip(w, log_ps))
     if t > 1e8:
         return -math.log(math.pi * t)  # arctan tail: 1/2 - arctan(t)/pi = 1/(pi t) + O(t^-3)
     p = 0.5 - math.atan(t) / math.pi

@@ -43,14 +43,18 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from functools import lru_cache
+
 from scipy.special import betainc, gammaln
+from scipy.stats import chi2
 
 MIN_PRESENT = 3
 LN10 = math.log(10.0)
 
 
-def dispersion_pearson(ys: Sequence[float], es: Sequence[float], lam: float, phi_min: float = 1.0) -> float:
-    """Quasi-Poisson dispersion ``sum (y - lam e)^2 / (lam e) / (n - 1)``, at least ``phi_min``.
+def dispersion_pearson(ys: Sequence[float], es: Sequence[float], lam: float, phi_min: float = 1.0,
+                       n_params: int = 1) -> float:
+    """Quasi-Poisson dispersion ``sum (y - lam e)^2 / (lam e) / (n - n_params)``, at least ``phi_min``.
 
     >>> dispersion_pearson([5.0, 5, 5, 5], [1.0] * 4, 5.0)   # under-dispersed: held at Poisson
     1.0
@@ -58,14 +62,14 @@ def dispersion_pearson(ys: Sequence[float], es: Sequence[float], lam: float, phi
     6.67
     """
     n = len(ys)
-    if n < 2 or lam <= 0:
+    if n <= n_params or lam <= 0:
         return phi_min
     chi2 = 0.0
     for y, e in zip(ys, es):
         mu = lam * e
         if mu > 0:
             chi2 += (y - mu) * (y - mu) / mu
-    return max(phi_min, chi2 / (n - 1))
+    return max(phi_min, chi2 / (n - n_params))
 
 
 def _log_sf_ge(k: float, size: float, q: float) -> float:
@@ -83,19 +87,54 @@ def _log_sf_ge(k: float, size: float, q: float) -> float:
 
 
 def log_midp_nb(x: float, size: float, q: float, phi: float) -> float:
-    """Natural log of the mid-p of count ``x`` under the predictive NB (see module docstring)."""
+    """Natural log of the mid-p of count ``x`` under the predictive NB (see module docstring).
+
+    ``size`` is in units of ``phi`` (i.e. already divided by it).
+    """
     a = _log_sf_ge(x / phi, size, q)
     b = _log_sf_ge((x + 1.0) / phi, size, q)
     hi = max(a, b)
     return hi + math.log(0.5 * (math.exp(a - hi) + math.exp(b - hi)))
 
 
+@lru_cache(maxsize=256)
+def _phi_scales(df: int, points: int = 8) -> tuple[float, ...]:
+    """``df / chi2_df`` at the mid-quantiles of ``points`` equal-probability bins."""
+    return tuple(float(df / chi2.ppf((k + 0.5) / points, df)) for k in range(points))
+
+
+def log_midp_phi_uncertain(x: float, shape: float, q: float, phi_hat: float, df: int,
+                           phi_min: float = 1.0) -> float:
+    """:func:`log_midp_nb` averaged over the sampling uncertainty of an estimated dispersion.
+
+    Why: a Pearson ``phi`` from ``df`` degrees of freedom is ``phi * chi2_df / df``;
+    plugging it in as if known makes the tail too thin exactly when it came
+    out small (the count analogue of using z where Student's t belongs). The
+    p-value is averaged over ``phi_hat * df / chi2_df`` at eight quantiles,
+    each floored at ``phi_min``. ``shape`` is the posterior shape in counts.
+
+    >>> import math
+    >>> known = log_midp_nb(40, 20 / 2, 1 / 8, 2.0)
+    >>> log_midp_phi_uncertain(40, 20, 1 / 8, 2.0, df=6) > known   # less sure of phi: a fatter tail
+    True
+    """
+    logs = []
+    for scale in _phi_scales(max(int(df), 1)):
+        phi = max(phi_min, phi_hat * scale)
+        logs.append(log_midp_nb(x, shape / phi, q, phi))
+    hi = max(logs)
+    return hi + math.log(sum(math.exp(v - hi) for v in logs) / len(logs))
+
+
 def predictive(ref: Sequence[float], exposures: Sequence[float] | None = None, exposure_now: float = 1.0,
                prior_rate: float = 0.0, prior_weight: float = 1.0, min_rate: float = 0.0,
-               phi_min: float = 1.0) -> tuple[float, float, float, float] | None:
-    """(expected count, NB size, q, phi) for the next bucket, or None with < 3 present buckets.
+               phi_min: float = 1.0, phi: float | None = None) -> tuple[float, float, float, float] | None:
+    """(expected count, posterior shape in counts, q, phi) for the next bucket; None with < 3 present buckets.
 
     ``prior_rate`` is floored at ``min_rate``; both are per unit of exposure.
+    ``phi``: a dispersion estimated elsewhere (e.g. over a longer stretch of
+    the series, far less noisy than over seven buckets); by default the
+    window's own Pearson estimate.
     """
     ys: list[float] = []
     es: list[float] = []
@@ -109,13 +148,13 @@ def predictive(ref: Sequence[float], exposures: Sequence[float] | None = None, e
     e_sum = sum(es)
     r0 = max(prior_rate, min_rate)
     lam_fit = s / e_sum if e_sum > 0 else 0.0
-    phi = dispersion_pearson(ys, es, lam_fit, phi_min)
+    phi = dispersion_pearson(ys, es, lam_fit, phi_min) if phi is None else phi
     rate = e_sum + prior_weight
     shape = max(s + prior_weight * r0, min_rate * rate)
     if shape <= 0:
         shape = 1e-9  # no history and no floor: any count is far in the tail, but still a number
     q = exposure_now / (rate + exposure_now)
-    return exposure_now * shape / rate, shape / phi, q, phi
+    return exposure_now * shape / rate, shape, q, phi
 
 
 def log_midp(x: float, ref: Sequence[float], exposures: Sequence[float] | None = None,
@@ -125,5 +164,5 @@ def log_midp(x: float, ref: Sequence[float], exposures: Sequence[float] | None =
     fit = predictive(ref, exposures, exposure_now, prior_rate, prior_weight, min_rate, phi_min)
     if fit is None or x != x:
         return math.nan
-    _, size, q, phi = fit
-    return log_midp_nb(x, size, q, phi)
+    _, shape, q, phi = fit
+    return log_midp_nb(x, shape / phi, q, phi)

@@ -58,6 +58,8 @@ from detectors.ears import ears_batch
 from detectors.seasonal import infer_period, ref_stats_at, seasonal_lags
 from detectors.surge_nb import NO_ALARM, push_nb
 
+MIN_RING = 30
+"""buckets of history the ``nb`` path keeps at least (one float each)"""
 CALIBRATED = {"c1-nb": "c1", "c2-nb": "c2", "seasonal-nb": "seasonal", "nb-cusum-reset": "cusum"}
 """single calibrated components, run through the same streaming update as ``combined``"""
 METHODS = ("ears-c1", "ears-c2", "ears-c3", "farrington", "nb-cusum", *CALIBRATED, "combined",
@@ -140,9 +142,10 @@ class SurgeConfig:
         return out
 
     def history_length(self) -> int:
-        n = int(max(int(v.max()) for v in self.lags().values()))
-        if self.pvalues == "nb" and self.period:
-            n = max(n, 2 * self.period)  # weekday factors need two cycles
+        n = int(max((int(v.max()) for v in self.lags().values()), default=1))
+        if self.pvalues == "nb":
+            # the dispersion is estimated over the whole ring, and weekday factors need several cycles
+            n = max(n, MIN_RING, 4 * self.period + 2 if self.period and self.phase_exposure else 0)
         return n
 
 
