@@ -40,9 +40,10 @@ strong shrinkage where counts are few and noisy, almost none where they are many
 NO_ALARM = -1
 
 
-def phase_factors(ring: list[float], pos: int, period: int) -> tuple[list[float], float]:
+def phase_factors(ring: list[float], pos: int, period: int, skip: int = 0) -> tuple[list[float], float]:
     """Exposure per lag modulo ``period`` (index 0: the current bucket's phase), mean 1, and the
     variance inflation ``1 + 1/n`` its estimate adds to the current bucket's prediction.
+    The ``skip`` most recent buckets are left out (a surge under way must not set its own norm).
 
     >>> ring = [10.0, 2, 10, 2, 10, 2, 10, 2]   # pos 0: the next bucket follows a 2
     >>> f, inflation = phase_factors(ring, 0, 2)
@@ -52,7 +53,7 @@ def phase_factors(ring: list[float], pos: int, period: int) -> tuple[list[float]
     size = len(ring)
     sums = [0.0] * period
     counts = [0] * period
-    for lag in range(1, size + 1):
+    for lag in range(1 + skip, size + 1):
         v = ring[(pos - lag) % size]
         if v == v:
             sums[lag % period] += v
@@ -74,17 +75,18 @@ def _ring_mean(ring: list[float]) -> float:
 
 
 def ring_dispersion(ring: list[float], pos: int, factors: list[float] | None,
-                    period: int | None) -> tuple[float, int] | None:
+                    period: int | None, skip: int = 0) -> tuple[float, int] | None:
     """Pearson dispersion of the whole ring around its (weekday-adjusted) mean, unfloored, and its
     degrees of freedom; None with fewer than 7 degrees of freedom.
 
     Why the whole ring: from seven buckets the estimate has 6 degrees of
     freedom and is too small one time in five, which is exactly when a
-    quiet bucket looks like a surge; from four weeks it has about 20.
+    quiet bucket looks like a surge; from four weeks it has about 20. The
+    ``skip`` most recent buckets are left out, as in :func:`phase_factors`.
     """
     size = len(ring)
     ys, es = [], []
-    for lag in range(1, size + 1):
+    for lag in range(1 + skip, size + 1):
         v = ring[(pos - lag) % size]
         if v == v:
             ys.append(v)
@@ -108,10 +110,11 @@ def push_nb(cfg: "SurgeConfig", lags: dict[str, tuple[int, ...]], ring: list[flo
     if since != NO_ALARM:
         since = since + 1 if since < size else NO_ALARM
     if x == x:
-        factors, inflation = (phase_factors(ring, pos, cfg.period) if cfg.period and cfg.phase_exposure
+        skip = cfg.cusum_guard
+        factors, inflation = (phase_factors(ring, pos, cfg.period, skip) if cfg.period and cfg.phase_exposure
                               else (None, 1.0))
         prior = _ring_mean(ring)  # per unit of exposure, as the factors average 1
-        pooled = ring_dispersion(ring, pos, factors, cfg.period)
+        pooled = ring_dispersion(ring, pos, factors, cfg.period, skip)
         phi_ring, df = (pooled[0] * inflation, pooled[1]) if pooled else (None, 0)
         for name, lag in lags.items():
             if tails is None and name != "cusum":
@@ -133,7 +136,7 @@ def push_nb(cfg: "SurgeConfig", lags: dict[str, tuple[int, ...]], ring: list[flo
                 if tails is not None:
                     tails[name] = -s
                     expected[name] = mu0
-                if s > cfg.h:
+                if s > max(cfg.h, -math.log(cfg.alpha)):  # its own alarm: p = exp(-S) < alpha
                     s = 0.0
                     since = 0
             else:
