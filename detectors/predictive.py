@@ -45,6 +45,7 @@ from typing import Sequence
 
 from functools import lru_cache
 
+import numpy as np
 from scipy.special import betainc, gammaln
 from scipy.stats import chi2
 
@@ -118,10 +119,13 @@ def log_midp_phi_uncertain(x: float, shape: float, q: float, phi_hat: float, df:
     >>> log_midp_phi_uncertain(40, 20, 1 / 8, 2.0, df=6) > known   # less sure of phi: a fatter tail
     True
     """
-    logs = []
-    for scale in _phi_scales(max(int(df), 1)):
-        phi = max(phi_min, phi_hat * scale)
-        logs.append(log_midp_nb(x, shape / phi, q, phi))
+    phis = np.maximum(phi_min, phi_hat * np.asarray(_phi_scales(max(int(df), 1))))
+    if x <= 0:
+        return math.log(0.5 * (1.0 + float(np.mean(betainc(1.0 / phis, shape / phis, q)))))
+    tails = betainc(np.concatenate([x / phis, (x + 1.0) / phis]), np.concatenate([shape / phis] * 2), q)
+    if tails.min() > 1e-280:  # the usual case: one vectorised call
+        return math.log(float(np.mean(tails)))  # mean over phi of (P(X >= x) + P(X >= x+1)) / 2
+    logs = [log_midp_nb(x, shape / phi, q, phi) for phi in phis.tolist()]
     hi = max(logs)
     return hi + math.log(sum(math.exp(v - hi) for v in logs) / len(logs))
 
