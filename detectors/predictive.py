@@ -3,21 +3,21 @@
 Why: a normal tail over the sample sd of seven counts is not a probability.
 The sd is itself a noisy estimate (a flat baseline gives sd = 0 and p = 0
 for any rise), and counts have a right tail heavier than the normal's. Here
-the count is judged against the *predictive* distribution of a
-quasi-Poisson model fitted to the baseline:
+the count is judged against a negative binomial *predictive* distribution
+fitted to the baseline:
 
 * each baseline bucket ``i`` has an exposure ``e_i`` (1, or a weekday
-  factor), the count is ``Poisson(lam * e_i)`` scaled by a dispersion
-  ``phi`` (Pearson estimate from the baseline, floored at ``phi_min >= 1``);
-* ``lam`` gets a gamma prior worth ``prior_weight`` buckets centred on
-  ``prior_rate`` (the series' longer history), and its posterior mean is
-  held at ``min_rate`` or more, so an empty week followed by one to three
-  complaints is a plausible count, not p = 0;
-* integrating ``lam`` out gives a negative binomial predictive for the new
-  count (in units of ``phi``): ``size = (S + w r0) / phi``,
-  ``P(X >= x) = I_q(x / phi, size)`` with ``q = e / (E + e)``, ``E`` the
-  baseline exposure plus the prior weight (``I`` the regularised incomplete
-  beta; it accepts the non-integer ``x / phi``).
+  factor) and mean ``lam * e_i``; the rate ``lam`` gets a gamma prior worth
+  ``prior_weight`` buckets centred on ``prior_rate`` (the series' longer
+  history), and its posterior mean is held at ``min_rate`` or more, so an
+  empty week followed by one to three complaints is a plausible count, not
+  p = 0; the posterior shape ``S + w r0`` measures how well ``lam`` is known;
+* the new count has mean ``mu = e lam`` and variance ``phi mu`` (a dispersion
+  ``phi >= phi_min >= 1``) plus ``mu^2 / shape`` for the estimated mean: a
+  negative binomial of size ``1 / ((phi - 1) / mu + 1 / shape)``, so
+  ``P(X >= x) = I_q(x, size)`` with ``q = mu / (size + mu)`` (``I`` the
+  regularised incomplete beta). The NB's right tail, not a scaled Poisson's:
+  at the same variance an overdispersed count's tail is heavier.
 
 The p-value is the mid-p ``(P(X >= x) + P(X >= x + 1)) / 2``: counts are
 discrete, and the mid-p is the usual deterministic compromise between a
@@ -41,9 +41,8 @@ True
 from __future__ import annotations
 
 import math
-from typing import Sequence
-
 from functools import lru_cache
+from typing import Sequence
 
 import numpy as np
 from scipy.special import betainc, gammaln
@@ -74,7 +73,7 @@ def dispersion_pearson(ys: Sequence[float], es: Sequence[float], lam: float, phi
 
 
 def _log_sf_ge(k: float, size: float, q: float) -> float:
-    """log P(X >= k) for X ~ NB(size, 1 - q) extended to real ``k`` (k in units of phi)."""
+    """log P(X >= k) for X ~ NB(size, 1 - q), i.e. mean ``size q / (1 - q)``."""
     if k <= 0:
         return 0.0
     v = float(betainc(k, size, q))
@@ -87,13 +86,21 @@ def _log_sf_ge(k: float, size: float, q: float) -> float:
     return float(log_pmf - math.log1p(-ratio)) if ratio < 1.0 else float(log_pmf)
 
 
-def log_midp_nb(x: float, size: float, q: float, phi: float) -> float:
-    """Natural log of the mid-p of count ``x`` under the predictive NB (see module docstring).
+def nb_size(mu: float, shape: float, phi: float) -> float:
+    """NB size of the predictive: overdispersion ``(phi - 1) / mu`` plus the mean's own ``1 / shape``.
 
-    ``size`` is in units of ``phi`` (i.e. already divided by it).
+    >>> round(nb_size(10.0, 1e12, 2.0), 6)   # known mean, variance 2 mu: size mu / (phi - 1)
+    10.0
     """
-    a = _log_sf_ge(x / phi, size, q)
-    b = _log_sf_ge((x + 1.0) / phi, size, q)
+    return 1.0 / (max(phi - 1.0, 0.0) / mu + 1.0 / shape)
+
+
+def log_midp_nb(x: float, mu: float, shape: float, phi: float) -> float:
+    """Natural log of the mid-p of count ``x`` under the predictive NB (see module docstring)."""
+    r = nb_size(mu, shape, phi)
+    q = mu / (r + mu)
+    a = _log_sf_ge(x, r, q)
+    b = _log_sf_ge(x + 1.0, r, q)
     hi = max(a, b)
     return hi + math.log(0.5 * (math.exp(a - hi) + math.exp(b - hi)))
 
@@ -104,7 +111,7 @@ def _phi_scales(df: int, points: int = 8) -> tuple[float, ...]:
     return tuple(float(df / chi2.ppf((k + 0.5) / points, df)) for k in range(points))
 
 
-def log_midp_phi_uncertain(x: float, shape: float, q: float, phi_hat: float, df: int,
+def log_midp_phi_uncertain(x: float, mu: float, shape: float, phi_hat: float, df: int,
                            phi_min: float = 1.0) -> float:
     """:func:`log_midp_nb` averaged over the sampling uncertainty of an estimated dispersion.
 
@@ -112,28 +119,29 @@ def log_midp_phi_uncertain(x: float, shape: float, q: float, phi_hat: float, df:
     plugging it in as if known makes the tail too thin exactly when it came
     out small (the count analogue of using z where Student's t belongs). The
     p-value is averaged over ``phi_hat * df / chi2_df`` at eight quantiles,
-    each floored at ``phi_min``. ``shape`` is the posterior shape in counts.
+    each floored at ``phi_min``.
 
-    >>> import math
-    >>> known = log_midp_nb(40, 20 / 2, 1 / 8, 2.0)
-    >>> log_midp_phi_uncertain(40, 20, 1 / 8, 2.0, df=6) > known   # less sure of phi: a fatter tail
+    >>> known = log_midp_nb(40, 20.0, 160.0, 2.0)
+    >>> log_midp_phi_uncertain(40, 20.0, 160.0, 2.0, df=6) > known   # less sure of phi: a fatter tail
     True
     """
     phis = np.maximum(phi_min, phi_hat * np.asarray(_phi_scales(max(int(df), 1))))
+    r = 1.0 / ((phis - 1.0) / mu + 1.0 / shape)
+    q = mu / (r + mu)
     if x <= 0:
-        return math.log(0.5 * (1.0 + float(np.mean(betainc(1.0 / phis, shape / phis, q)))))
-    tails = betainc(np.concatenate([x / phis, (x + 1.0) / phis]), np.concatenate([shape / phis] * 2), q)
+        return math.log(0.5 * (1.0 + float(np.mean(betainc(1.0, r, q)))))
+    tails = betainc(np.array([x, x + 1.0]).repeat(len(r)), np.concatenate([r, r]), np.concatenate([q, q]))
     if tails.min() > 1e-280:  # the usual case: one vectorised call
         return math.log(float(np.mean(tails)))  # mean over phi of (P(X >= x) + P(X >= x+1)) / 2
-    logs = [log_midp_nb(x, shape / phi, q, phi) for phi in phis.tolist()]
+    logs = [log_midp_nb(x, mu, shape, phi) for phi in phis.tolist()]
     hi = max(logs)
     return hi + math.log(sum(math.exp(v - hi) for v in logs) / len(logs))
 
 
 def predictive(ref: Sequence[float], exposures: Sequence[float] | None = None, exposure_now: float = 1.0,
                prior_rate: float = 0.0, prior_weight: float = 1.0, min_rate: float = 0.0,
-               phi_min: float = 1.0, phi: float | None = None) -> tuple[float, float, float, float] | None:
-    """(expected count, posterior shape in counts, q, phi) for the next bucket; None with < 3 present buckets.
+               phi_min: float = 1.0, phi: float | None = None) -> tuple[float, float, float] | None:
+    """(expected count, posterior shape, phi) for the next bucket; None with < 3 present buckets.
 
     ``prior_rate`` is floored at ``min_rate``; both are per unit of exposure.
     ``phi``: a dispersion estimated elsewhere (e.g. over a longer stretch of
@@ -157,8 +165,7 @@ def predictive(ref: Sequence[float], exposures: Sequence[float] | None = None, e
     shape = max(s + prior_weight * r0, min_rate * rate)
     if shape <= 0:
         shape = 1e-9  # no history and no floor: any count is far in the tail, but still a number
-    q = exposure_now / (rate + exposure_now)
-    return exposure_now * shape / rate, shape, q, phi
+    return exposure_now * shape / rate, shape, phi
 
 
 def log_midp(x: float, ref: Sequence[float], exposures: Sequence[float] | None = None,
@@ -168,5 +175,5 @@ def log_midp(x: float, ref: Sequence[float], exposures: Sequence[float] | None =
     fit = predictive(ref, exposures, exposure_now, prior_rate, prior_weight, min_rate, phi_min)
     if fit is None or x != x:
         return math.nan
-    _, shape, q, phi = fit
-    return log_midp_nb(x, shape / phi, q, phi)
+    mu, shape, phi = fit
+    return log_midp_nb(x, mu, shape, max(phi, phi_min))

@@ -56,7 +56,7 @@ from detectors.combine import log_bonferroni, log_cauchy
 from detectors.cusum import dispersion, nb_cusum_batch, nb_llr
 from detectors.ears import ears_batch
 from detectors.seasonal import infer_period, ref_stats_at, seasonal_lags
-from detectors.surge_nb import NO_ALARM, push_nb
+from detectors.surge_nb import BACKTEST_SPAN, NO_ALARM, push_nb
 
 MIN_RING = 30
 """buckets of history the ``nb`` path keeps at least (one float each)"""
@@ -144,8 +144,9 @@ class SurgeConfig:
     def history_length(self) -> int:
         n = int(max((int(v.max()) for v in self.lags().values()), default=1))
         if self.pvalues == "nb":
-            # the dispersion is estimated over the whole ring, and weekday factors need several cycles
-            n = max(n, MIN_RING, 4 * self.period + 2 if self.period and self.phase_exposure else 0)
+            # each window predicts its own last BACKTEST_SPAN buckets again; weekday factors need several cycles
+            n = max(n + BACKTEST_SPAN + self.cusum_guard, MIN_RING,
+                    4 * self.period + 2 if self.period and self.phase_exposure else 0)
         return n
 
 
@@ -232,6 +233,17 @@ def update_surge(state: SurgeState, count: float | None, at: float) -> tuple[Sur
     start in seconds; with ``config.bucket_seconds`` set, skipped buckets are
     filled as missing.
     """
+    new, result, _ = update_surge_components(state, count, at)
+    return new, result
+
+
+def update_surge_components(state: SurgeState, count: float | None,
+                            at: float) -> tuple[SurgeState, Result, dict[str, float]]:
+    """:func:`update_surge`, also returning each component's natural-log p-value.
+
+    Why: a backtest of the single components then costs one pass, and each
+    is exactly what that component alone would say (the ring is the same).
+    """
     cfg = state.config
     ring = state.ring.tolist()
     size = len(ring)
@@ -248,7 +260,7 @@ def update_surge(state: SurgeState, count: float | None, at: float) -> tuple[Sur
                           tails, expected)
     new = SurgeState(cfg, np.array(ring), pos, s, at, since, _lags=state._lags)
     if not tails:
-        return new, Result(score=math.nan, alarm=False, expected=math.nan)
+        return new, Result(score=math.nan, alarm=False, expected=math.nan), tails
     driver = min(tails, key=tails.__getitem__)
     logp = min(0.0, (log_cauchy if cfg.combine == "cauchy" else log_bonferroni)(list(tails.values())))
     p = math.exp(logp)
@@ -257,7 +269,7 @@ def update_surge(state: SurgeState, count: float | None, at: float) -> tuple[Sur
     if alarm:
         reasons = (f"{driver}: count {x:g} vs expected {expected[driver]:.3g} (p={math.exp(tails[driver]):.2g})",)
     return new, Result(score=1.0 - p, alarm=alarm, expected=expected[driver],
-                       statistic=-logp / math.log(10), reasons=reasons)
+                       statistic=-logp / math.log(10), reasons=reasons), tails
 
 
 def advance(state: SurgeState, counts: Sequence[float], at: float) -> SurgeState:

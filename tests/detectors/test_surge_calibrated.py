@@ -72,14 +72,14 @@ def test_state_round_trips_through_json_exactly() -> None:
     cfg = SurgeConfig(bucket_seconds=DAY, period=7)
     state = SurgeState.new(cfg)
     rng = np.random.default_rng(5)
-    for d, c in enumerate(np.concatenate([rng.poisson(4, 50), rng.poisson(15, 5)])):
+    for d, c in enumerate(np.concatenate([rng.poisson(4, 100), rng.poisson(15, 5)])):
         state, _ = update_surge(state, float(c), d * DAY)
     assert state.since_alarm >= 0  # the step above set the CUSUM re-learning
     d = json.loads(json.dumps(state.to_dict(), allow_nan=True))
     back = SurgeState.from_dict(cfg, d)
     assert back.to_dict() == state.to_dict()
-    a = update_surge(state, 9.0, 55 * DAY)[1]
-    b = update_surge(back, 9.0, 55 * DAY)[1]
+    a = update_surge(state, 9.0, 105 * DAY)[1]
+    b = update_surge(back, 9.0, 105 * DAY)[1]
     assert (a.statistic, a.alarm, a.expected) == (b.statistic, b.alarm, b.expected)
 
 
