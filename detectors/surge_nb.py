@@ -15,6 +15,12 @@ With ``period`` set, every window is weekday-aware (or hour-of-day aware):
 each bucket's exposure is its phase's share of the ring's volume, shrunk
 towards 1, so a Monday is compared with what Mondays look like.
 
+Each window's dispersion is measured by backtesting it: the window predicts
+each of its own last 28 buckets as it predicts the current one, and the mean
+squared Pearson error (winsorised, so a past outbreak does not inflate it)
+is the ``phi`` of the predictive, its sampling uncertainty integrated out.
+Misfit (a season the window lags behind) is thereby priced in.
+
 After a CUSUM alarm the chart restarts at 0 *and* re-learns its baseline
 from the buckets since the alarm (at least three), so a sustained shift is
 one alarm at its onset, not a new detection every few buckets.
