@@ -10,7 +10,8 @@ per episode) and alert rows (one per bucket an episode stays open), episodes
 per area-year (streets seen x years), the share whose worst level was red,
 and the episodes raised on 1-3 complaints against an expectation under 0.5.
 The level mapping is the tracker's own (``_level``: -log10 p >= 5 yellow,
->= 8 red), unchanged.
+>= 8 red), unchanged; ``levels_if_yellow_4_red_6`` shows what the mapping
+proposed for calibrated scores would give.
 
 Run: ``python -m bench.surge_alerts_yuhang [--scenario yuhang]``
 → ``bench/results/surge_alerts_<scenario>.json``.
@@ -42,9 +43,10 @@ RANK = {"blue": 1, "yellow": 2, "red": 3}
 def summarise(alerts: list[dict], areas: int, years: float) -> dict:
     episodes: dict[str, dict] = {}
     for a in alerts:
-        e = episodes.setdefault(a["alert_id"], {"level": "blue", "first": a})
+        e = episodes.setdefault(a["alert_id"], {"level": "blue", "first": a, "top": 0.0})
         if RANK[a["level"]] > RANK[e["level"]]:
             e["level"] = a["level"]
+        e["top"] = max(e["top"], a["reasons"][0]["contribution"])
     small = 0
     for e in episodes.values():
         m = DETAIL.match(e["first"]["reasons"][0]["detail"])
@@ -52,10 +54,16 @@ def summarise(alerts: list[dict], areas: int, years: float) -> dict:
             small += 1
     n = len(episodes)
     red = sum(e["level"] == "red" for e in episodes.values())
+    topics: dict[str, list[str]] = {}
+    for e in episodes.values():
+        topics.setdefault(e["first"]["subject_id"].split("|")[1], []).append(e["first"]["episode_start"][:10])
     return {"alert_rows": len(alerts), "episodes": n, "episodes_per_area_year": n / max(areas * years, 1e-9),
+            "episode_starts_by_topic": {k: sorted(v) for k, v in sorted(topics.items())},
             "red_share": red / n if n else 0.0,
             "levels": {lv: sum(e["level"] == lv for e in episodes.values()) for lv in RANK},
-            "episodes_on_1_to_3_against_under_0.5": small}
+            "episodes_on_1_to_3_against_under_0.5": small,
+            "levels_if_yellow_4_red_6": {"yellow": sum(4 <= e["top"] < 6 for e in episodes.values()),
+                                         "red": sum(e["top"] >= 6 for e in episodes.values())}}
 
 
 def main(scenario: str = "yuhang") -> dict:
