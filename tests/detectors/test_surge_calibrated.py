@@ -108,3 +108,17 @@ def test_cauchy_combination_of_identical_pvalues_is_that_pvalue() -> None:
 def test_bad_config_names_the_field(bad: dict) -> None:
     with pytest.raises(ValueError, match=next(iter(bad))):
         SurgeConfig(**bad)
+
+
+def test_advance_leaves_the_state_update_surge_would() -> None:
+    """Closing quiet buckets without scoring them must not change what the next bucket is judged against."""
+    from detectors.surge import advance
+
+    cfg = SurgeConfig(bucket_seconds=DAY, period=7)
+    counts = np.random.default_rng(9).poisson(4, 80).astype(float)
+    counts[50:53] += 20  # a CUSUM alarm and its re-learning happen inside the advanced stretch
+    a = b = SurgeState.new(cfg)
+    for d, c in enumerate(counts):
+        a, _ = update_surge(a, c, d * DAY)
+    b = advance(b, counts.tolist(), (len(counts) - 1) * DAY)
+    assert a.to_dict() == b.to_dict()
