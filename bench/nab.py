@@ -18,7 +18,8 @@ computed cases. Rules implemented:
 * normalised score ``100 (raw - null) / (perfect - null)``, null =
   ``-windows * fn_weight``, perfect = ``windows * tp_weight``.
 
-Run: ``python -m bench.nab`` (writes ``bench/results/nab.json`` and ``.md``).
+Run: ``python -m bench.nab [METHOD ...]`` (writes ``bench/results/nab.json`` and ``.md``; naming
+methods re-runs those and keeps the other methods' stored rows).
 """
 from __future__ import annotations
 
@@ -226,6 +227,9 @@ def main(methods: Sequence[str] = ("ears-c1", "ears-c2", "ears-c3", "nb-cusum", 
                   f"low_FN {results[key]['reward_low_FN_rate']['normalised']:6.1f}  ({elapsed:.1f}s)",
                   flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
+    previous = RESULTS / "nab.json"
+    if previous.exists():  # a run of some methods updates their rows and keeps the others'
+        results = {**json.loads(previous.read_text()).get("methods", {}), **results}
     doc = {"corpus": "NAB realTweets (10 files, 33 windows)", "methods": results,
            "published_full_corpus_standard": PUBLISHED_STANDARD}
     (RESULTS / "nab.json").write_text(json.dumps(doc, indent=2, default=float))

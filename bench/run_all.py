@@ -7,6 +7,10 @@ import sys
 STEPS = [
     ["bench.nab"],
     ["bench.surge_throughput"],
+    ["bench.surge_calibration", "--series", "30", "--days", "400"],
+    ["bench.surge_outbreaks", "--series", "10"],
+    ["bench.surge_alerts_yuhang", "--scenario", "yuhang"],
+    ["bench.surge_alerts_yuhang", "--scenario", "hotline-surge"],
     ["bench.stream_throughput", "--events", "100000", "--enterprises", "10000", "--runs", "3"],
     ["bench.stream_throughput", "--events", "100000", "--enterprises", "10000", "--runs", "3", "--bulk", "200"],
     ["bench.alert_latency", "--alerts", "60", "--rate", "300"],

@@ -44,17 +44,19 @@ def growth_probability(t_min: np.ndarray, counts: np.ndarray, horizon_min: float
     return float(1.0 / (1.0 + np.exp(-z)))
 
 
-def surge_prior(statistic: float, per_unit: float = 0.15, cap: float = 10.0) -> float:
+def surge_prior(statistic: float, per_unit: float = 0.25, cap: float = 6.0) -> float:
     """Log-odds a wage-complaint surge in the street adds to a gathering's escalation.
 
     ``statistic`` is the combined surge score's −log10 p (:mod:`detectors.surge`)
-    over the last days; an alarm-level surge (p = 0.001) adds 0.45, the
-    cap 1.5. Small on purpose: the street's complaints are a weak precursor
-    (the backtest's ``group_incidents`` beside ``headcount_only`` measures it),
-    the headcount a strong one.
+    over the last days; an alarm-level surge (p = 0.001) adds 0.75, the
+    cap 1.5 is reached at p = 1e-6 (calibrated p-values: once in a million
+    quiet street-days; the legacy score reached its cap of 10 on almost any
+    rise over a flat week). Small on purpose: the street's complaints are a
+    weak precursor (the backtest's ``group_incidents`` beside
+    ``headcount_only`` measures it), the headcount a strong one.
 
     >>> surge_prior(0.0), surge_prior(3.0), surge_prior(float("inf"))
-    (0.0, 0.45, 1.5)
+    (0.0, 0.75, 1.5)
     """
     if not statistic > 0:
         return 0.0

@@ -33,8 +33,10 @@ from detectors.base import Result
 from detectors.surge import MAX_STATISTIC, SurgeConfig, SurgeState, advance, update_surge
 
 WEEK = 7 * 86400.0
-CONFIG = SurgeConfig(baseline=7, cusum_window=8, cusum_guard=1, components=("c1", "c2", "cusum"), min_sigma=0.5)
-"""Seven weeks of baseline for C1 (C2 skips two), a two-month CUSUM baseline: a ring of nine weeks."""
+CONFIG = SurgeConfig(baseline=7, cusum_window=8, cusum_guard=1, components=("c1", "c2", "cusum"), min_sigma=0.5,
+                     pvalues="normal", combine="bonferroni")
+"""Seven weeks of baseline for C1 (C2 skips two), a two-month CUSUM baseline: a ring of nine weeks.
+The legacy z-score tails: the wage-arrears weights were fitted on them (refit before switching to ``nb``)."""
 
 
 @dataclass(frozen=True)

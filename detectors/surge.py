@@ -1,20 +1,28 @@
 """The combined complaint-surge score, and one entry point per method.
 
-Why combine: EARS C1/C2 catch a sudden jump, the NB-CUSUM a sustained
+Why combine: EARS-like windows catch a sudden jump, the NB-CUSUM a sustained
 moderate rise, the same-season baseline a rise that only looks ordinary
 next to the daily or weekly rush. A wage-arrears or group-incident scorer
 wants one number per (subject, topic) series, not four.
 
-Combination rule (documented, simple, valid under any dependence): each
-component gives an upper-tail probability ``p_i`` (EARS and seasonal:
-``1 - Phi(z)``; CUSUM: Ville's bound ``exp(-S)``). The combined tail
-probability is the Bonferroni-adjusted minimum ``p = min(1, m * min_i p_i)``
-over the ``m`` components that had enough history, and the score is
-``1 - p``. Alarm when ``p < alpha`` (default 0.001). ``statistic`` is
-``-log10 p``, computed in logs, so that big surges stay ordered where
-``1 - p`` has rounded to 1. Fisher's product rule
-was rejected: the components read the same counts, so they are strongly
-dependent and Fisher would overstate the evidence.
+Two ways to get the components' p-values (``SurgeConfig.pvalues``):
+
+* ``"nb"`` (default): a negative binomial predictive fitted to each
+  component's baseline, weekday-aware when ``period`` is set, with the
+  dispersion floored at Poisson and a minimum rate, so ``p = 0.001`` means
+  about one quiet bucket in a thousand (:mod:`detectors.surge_nb`,
+  :mod:`detectors.predictive`); combined by the Cauchy combination test
+  (``combine="cauchy"``, :mod:`detectors.combine`), which stays calibrated
+  when the components read the same counts;
+* ``"normal"`` (legacy): ``1 - Phi(z)`` over the window's sample sd, combined
+  by Bonferroni's ``min(1, m min_i p_i)``. It is kept because the
+  wage-arrears engine's weights were fitted on it (:mod:`detectors.named_surge`);
+  on quiet series it alarms on several percent of buckets at alpha = 0.001.
+
+The score is ``1 - p``; ``statistic`` is ``-log10 p``, computed in logs so
+that big surges stay ordered where ``1 - p`` has rounded to 1. Alarm when
+``p < alpha`` (default 0.001; :func:`alpha_for_rate` turns a false-alarm
+rate per series-year into alpha).
 
 Streaming use, one (subject, topic) series of bucket counts::
 
@@ -44,11 +52,18 @@ import numpy as np
 from scipy.special import log_ndtr
 
 from detectors.base import Result, SeriesResult
+from detectors.combine import log_bonferroni, log_cauchy
 from detectors.cusum import dispersion, nb_cusum_batch, nb_llr
 from detectors.ears import ears_batch
 from detectors.seasonal import infer_period, ref_stats_at, seasonal_lags
+from detectors.surge_nb import BACKTEST_SPAN, NO_ALARM, push_nb
 
-METHODS = ("ears-c1", "ears-c2", "ears-c3", "farrington", "nb-cusum", "combined")
+MIN_RING = 30
+"""buckets of history the ``nb`` path keeps at least (one float each)"""
+CALIBRATED = {"c1-nb": "c1", "c2-nb": "c2", "seasonal-nb": "seasonal", "nb-cusum-reset": "cusum"}
+"""single calibrated components, run through the same streaming update as ``combined``"""
+METHODS = ("ears-c1", "ears-c2", "ears-c3", "farrington", "nb-cusum", *CALIBRATED, "combined",
+           "combined-legacy")
 MAX_STATISTIC = 300.0
 """−log10 p as reported in an alert: a zero-variance baseline gives p = 0, and a double cannot say much less than
 1e-308 anyway; past this every surge is simply the rarest there is"""
@@ -90,6 +105,28 @@ class SurgeConfig:
     min_sigma: float = 0.0
     """floor on the baseline sd of the z-score components (R's ``minSigma``): with a sparse
     series whose baseline is all zeros, one case is then a moderate surprise, not an infinite one"""
+    pvalues: str = "nb"
+    """``"nb"``: calibrated predictive tails; ``"normal"``: the legacy z-score tails"""
+    combine: str = "cauchy"
+    """``"cauchy"`` or ``"bonferroni"`` (the legacy minimum)"""
+    min_rate: float = 0.3
+    """smallest expected count per bucket the ``nb`` path believes in: against an empty baseline,
+    3 counts give p ~ 0.004 (no alarm at 0.001), 4 give p ~ 0.0006"""
+    prior_weight: float = 1.0
+    """how many buckets' worth the prior centre weighs against a component's own window"""
+    phi_min: float = 1.0
+    """floor on the quasi-Poisson dispersion (1 = never tighter than Poisson)"""
+    phase_exposure: bool = True
+    """with ``period``: weekday (phase) factors as exposures in every window of the ``nb`` path"""
+
+    def __post_init__(self) -> None:
+        if self.pvalues not in ("nb", "normal"):
+            raise ValueError(f"pvalues must be 'nb' or 'normal', got {self.pvalues!r}")
+        if self.combine not in ("cauchy", "bonferroni"):
+            raise ValueError(f"combine must be 'cauchy' or 'bonferroni', got {self.combine!r}")
+        if self.min_rate < 0 or self.prior_weight < 0 or self.phi_min < 1:
+            raise ValueError(f"need min_rate >= 0, prior_weight >= 0, phi_min >= 1; got {self.min_rate}, "
+                             f"{self.prior_weight}, {self.phi_min}")
 
     def lags(self) -> dict[str, np.ndarray]:
         """Reference lags per component (nearest first)."""
@@ -105,7 +142,24 @@ class SurgeConfig:
         return out
 
     def history_length(self) -> int:
-        return int(max(int(v.max()) for v in self.lags().values()))
+        n = int(max((int(v.max()) for v in self.lags().values()), default=1))
+        if self.pvalues == "nb":
+            # each window predicts its own last BACKTEST_SPAN buckets again; weekday factors need several cycles
+            n = max(n + BACKTEST_SPAN + self.cusum_guard, MIN_RING,
+                    4 * self.period + 2 if self.period and self.phase_exposure else 0)
+        return n
+
+
+def alpha_for_rate(false_alarms_per_year: float, bucket_seconds: float) -> float:
+    """The per-bucket alpha that gives ``false_alarms_per_year`` per quiet series.
+
+    Why: an officer budgets false alarms per area and year, not per bucket.
+
+    >>> alpha_for_rate(0.365, 86400.0)   # one false alarm per series every ~3 years, daily buckets
+    0.001
+    """
+    per_year = 365.0 * 86400.0 / bucket_seconds
+    return round(false_alarms_per_year / per_year, 12)
 
 
 @dataclass
@@ -122,6 +176,8 @@ class SurgeState:
     pos: int = 0  # index where the next count goes
     cusum: float = 0.0
     last_at: float | None = None
+    since_alarm: int = NO_ALARM
+    """buckets since the CUSUM's last alarm while it re-learns its baseline (-1: none)"""
     _lags: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
     """the config's reference lags as plain tuples: per update, Python arithmetic on a few dozen
     numbers is several times faster than numpy's per-call overhead"""
@@ -133,12 +189,14 @@ class SurgeState:
 
     def to_dict(self) -> dict:
         """Plain data for a changelogged table (config is kept by the caller)."""
-        return {"ring": self.ring.tolist(), "pos": self.pos, "cusum": self.cusum, "last_at": self.last_at}
+        return {"ring": self.ring.tolist(), "pos": self.pos, "cusum": self.cusum, "last_at": self.last_at,
+                "since_alarm": self.since_alarm}
 
     @classmethod
     def from_dict(cls, config: SurgeConfig, d: dict) -> "SurgeState":
+        """Inverse of :meth:`to_dict`; a dict written before ``since_alarm`` existed reads as no recent alarm."""
         return cls(config, np.array(d["ring"], dtype=float), d["pos"], d["cusum"], d["last_at"],
-                   _lags=_plain_lags(config))
+                   int(d.get("since_alarm", NO_ALARM)), _lags=_plain_lags(config))
 
 
 def _plain_lags(cfg: SurgeConfig) -> dict[str, tuple[int, ...]]:
@@ -175,6 +233,17 @@ def update_surge(state: SurgeState, count: float | None, at: float) -> tuple[Sur
     start in seconds; with ``config.bucket_seconds`` set, skipped buckets are
     filled as missing.
     """
+    new, result, _ = update_surge_components(state, count, at)
+    return new, result
+
+
+def update_surge_components(state: SurgeState, count: float | None,
+                            at: float) -> tuple[SurgeState, Result, dict[str, float]]:
+    """:func:`update_surge`, also returning each component's natural-log p-value.
+
+    Why: a backtest of the single components then costs one pass, and each
+    is exactly what that component alone would say (the ring is the same).
+    """
     cfg = state.config
     ring = state.ring.tolist()
     size = len(ring)
@@ -187,19 +256,20 @@ def update_surge(state: SurgeState, count: float | None, at: float) -> tuple[Sur
     x = math.nan if count is None else float(count)
     tails: dict[str, float] = {}
     expected: dict[str, float] = {}
-    pos, s = _push(cfg, state._lags or _plain_lags(cfg), ring, pos, state.cusum, x, tails, expected)
-    new = SurgeState(cfg, np.array(ring), pos, s, at, _lags=state._lags)
+    pos, s, since = _step(cfg, state._lags or _plain_lags(cfg), ring, pos, state.cusum, state.since_alarm, x,
+                          tails, expected)
+    new = SurgeState(cfg, np.array(ring), pos, s, at, since, _lags=state._lags)
     if not tails:
-        return new, Result(score=math.nan, alarm=False, expected=math.nan)
+        return new, Result(score=math.nan, alarm=False, expected=math.nan), tails
     driver = min(tails, key=tails.__getitem__)
-    logp = min(0.0, math.log(len(tails)) + tails[driver])
+    logp = min(0.0, (log_cauchy if cfg.combine == "cauchy" else log_bonferroni)(list(tails.values())))
     p = math.exp(logp)
     alarm = p < cfg.alpha
     reasons = ()
     if alarm:
         reasons = (f"{driver}: count {x:g} vs expected {expected[driver]:.3g} (p={math.exp(tails[driver]):.2g})",)
     return new, Result(score=1.0 - p, alarm=alarm, expected=expected[driver],
-                       statistic=-logp / math.log(10), reasons=reasons)
+                       statistic=-logp / math.log(10), reasons=reasons), tails
 
 
 def advance(state: SurgeState, counts: Sequence[float], at: float) -> SurgeState:
@@ -211,8 +281,12 @@ def advance(state: SurgeState, counts: Sequence[float], at: float) -> SurgeState
     """
     cfg = state.config
     ring = state.ring.tolist()
-    pos, s = state.pos, state.cusum
+    pos, s, since = state.pos, state.cusum, state.since_alarm
     lags = state._lags or _plain_lags(cfg)
+    if cfg.pvalues == "nb":
+        for count in counts:
+            pos, s, since = push_nb(cfg, lags, ring, pos, s, since, float(count), None, None)
+        return SurgeState(cfg, np.array(ring), pos, s, at, since, _lags=state._lags)
     for k, count in enumerate(counts):
         if s == 0.0 and cfg.kappa > 1 and not any(counts[k:]):
             # a zero count can only lower the chart (its llr is negative when kappa > 1), so from a
@@ -223,7 +297,16 @@ def advance(state: SurgeState, counts: Sequence[float], at: float) -> SurgeState
             pos = (pos + max(0, len(counts) - k - len(ring))) % len(ring)
             break
         pos, s = _push(cfg, lags, ring, pos, s, float(count), None, None)
-    return SurgeState(state.config, np.array(ring), pos, s, at, _lags=state._lags)
+    return SurgeState(state.config, np.array(ring), pos, s, at, since, _lags=state._lags)
+
+
+def _step(cfg: SurgeConfig, lags: dict[str, tuple[int, ...]], ring: list[float], pos: int, s: float, since: int,
+          x: float, tails: dict[str, float] | None, expected: dict[str, float] | None) -> tuple[int, float, int]:
+    """One bucket through the configured path: next position, CUSUM sum, buckets since its alarm."""
+    if cfg.pvalues == "nb":
+        return push_nb(cfg, lags, ring, pos, s, since, x, tails, expected)
+    pos, s = _push(cfg, lags, ring, pos, s, x, tails, expected)
+    return pos, s, since
 
 
 def _push(cfg: SurgeConfig, lags: dict[str, tuple[int, ...]], ring: list[float], pos: int, s: float, x: float,
@@ -309,11 +392,15 @@ def run_method(name: str, values: np.ndarray, timestamps: Sequence[float] | None
                config: SurgeConfig | None = None) -> SeriesResult:
     """Run one named method over a series of bucket counts.
 
-    Names: ``ears-c1``, ``ears-c2``, ``ears-c3`` (R settings), ``farrington``
-    (same-season quasi-Poisson; the "year" is the natural cycle inferred from
-    the timestamps, 52 buckets when none are given), ``nb-cusum`` and
-    ``combined``. With timestamps, the combined score adds the same-season
-    baseline of the inferred cycle.
+    Names: ``ears-c1``, ``ears-c2``, ``ears-c3`` (R settings, exact),
+    ``farrington`` (same-season quasi-Poisson; the "year" is the natural
+    cycle inferred from the timestamps, 52 buckets when none are given),
+    ``nb-cusum`` (the original chart), the calibrated single components
+    ``c1-nb``, ``c2-nb``, ``seasonal-nb``, ``nb-cusum-reset``, ``combined``
+    (calibrated components, Cauchy combination) and ``combined-legacy`` (the
+    z-score components and Bonferroni minimum). With timestamps, the
+    combined and calibrated methods add the cycle inferred from them
+    (weekday-aware windows for daily data).
     """
     x = np.asarray(values, dtype=float)
     key = name.lower()
@@ -329,7 +416,31 @@ def run_method(name: str, values: np.ndarray, timestamps: Sequence[float] | None
     cfg = config or SurgeConfig()
     if key == "nb-cusum":
         return local_cusum_batch(x, cfg)
-    if config is None and period:
-        bucket = float(np.median(np.diff(np.asarray(timestamps, dtype=float))))
-        cfg = replace(cfg, period=period, bucket_seconds=bucket)
+    if config is None:
+        if key == "combined-legacy":
+            cfg = replace(cfg, pvalues="normal", combine="bonferroni")
+        if period:
+            bucket = float(np.median(np.diff(np.asarray(timestamps, dtype=float))))
+            cfg = replace(cfg, period=period, bucket_seconds=bucket, phase_exposure=period <= 168)
+    if key in CALIBRATED:
+        cfg = replace(cfg, components=(CALIBRATED[key],), pvalues="nb")
     return combined_batch(x, timestamps, cfg)
+
+
+def log10_p(name: str, result: SeriesResult) -> np.ndarray:
+    """−log10 p per bucket for any method's result (NaN where it made no decision).
+
+    Why: ``score = 1 - p`` rounds to 1 for every big surge; this keeps them
+    apart. EARS C1/C2 and Farrington: the normal tail of their z; EARS C3 (R
+    form): the tail of its lagged sum; the CUSUM: its Kingman bound ``S``.
+    """
+    key = name.lower()
+    stat = np.asarray(result.statistic, dtype=float)
+    if key.startswith("ears-"):
+        return -log_ndtr(-stat) / math.log(10)
+    if key == "nb-cusum":
+        return stat / math.log(10)
+    if key == "farrington":
+        with np.errstate(divide="ignore"):
+            return -np.log10(np.clip(1.0 - np.asarray(result.score, dtype=float), 0.0, 1.0))
+    return stat

@@ -7,6 +7,18 @@ exactly the numbers the stream would produce.
 Input CSV: ``timestamp,value`` (ISO 8601 timestamps or epoch seconds; an
 empty value is a missing bucket). Output CSV:
 ``timestamp,value,expected,anomaly_score,alarm``.
+
+Real exports are untidy, so the series is tidied first, each step announced
+as a warning: rows out of time order are sorted; rows sharing a timestamp
+are summed (``--duplicates sum``, counts from several sources) or averaged
+(``mean``, repeated readings); buckets missing between the first and last
+timestamp (at the series' usual step) are added as *missing* rows — never as
+zeros, which would read as a sudden drop. Negative values are accepted only
+by the methods that do not assume counts (EARS C1-C3).
+
+``--score prob`` (default) writes ``1 - p``; ``--score log`` writes
+``-log10 p`` at full precision, which keeps big surges apart where ``1 - p``
+rounds to 1.
 """
 from __future__ import annotations
 
@@ -14,12 +26,17 @@ import csv
 import math
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Callable
 
 import numpy as np
 import typer
 
-from detectors.surge import METHODS, run_method
+from detectors.surge import METHODS, log10_p, run_method
+
+SIGNED_METHODS = ("ears-c1", "ears-c2", "ears-c3")
+"""methods whose maths does not assume counts, so negative values are allowed"""
+MAX_FILLED = 10
+"""gap rows added at most this many times the input rows (a stray timestamp must not make a billion rows)"""
 
 
 def _parse_timestamp(raw: str, line: int) -> float:
@@ -37,7 +54,7 @@ def _parse_timestamp(raw: str, line: int) -> float:
     return t.timestamp()
 
 
-def _parse_value(raw: str, line: int) -> float:
+def _parse_value(raw: str, line: int, signed: bool = False) -> float:
     s = raw.strip()
     if s == "" or s.lower() in ("na", "nan", "null"):
         return math.nan
@@ -45,13 +62,16 @@ def _parse_value(raw: str, line: int) -> float:
         v = float(s)
     except ValueError:
         raise ValueError(f"line {line}: field 'value' is not a number: {raw!r}") from None
-    if math.isinf(v) or v < 0:
-        raise ValueError(f"line {line}: field 'value' must be a finite count >= 0, got {raw!r}")
+    if math.isinf(v):
+        raise ValueError(f"line {line}: field 'value' must be finite, got {raw!r}")
+    if v < 0 and not signed:
+        raise ValueError(f"line {line}: field 'value' must be a count >= 0 for this method, got {raw!r} "
+                         f"(negative values: {', '.join(SIGNED_METHODS)})")
     return v
 
 
-def read_series(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Raw timestamp strings, epoch seconds and values; ValueError names line and field."""
+def read_series(path: Path, signed: bool = False) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Raw timestamp strings, epoch seconds and values in file order; ValueError names line and field."""
     with Path(path).open(newline="") as f:
         reader = csv.DictReader(f)
         fields = [c.strip() for c in (reader.fieldnames or [])]
@@ -63,28 +83,100 @@ def read_series(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
             row = {(k or "").strip(): (v if v is not None else "") for k, v in row.items()}
             raw_ts.append(row["timestamp"])
             ts.append(_parse_timestamp(row["timestamp"], line))
-            vals.append(_parse_value(row["value"], line))
-    t = np.array(ts)
-    if len(t) > 1 and np.any(np.diff(t) <= 0):
-        bad = int(np.nonzero(np.diff(t) <= 0)[0][0]) + 3
-        raise ValueError(f"line {bad}: field 'timestamp' is not after the previous row")
-    return raw_ts, t, np.array(vals)
+            vals.append(_parse_value(row["value"], line, signed))
+    return raw_ts, np.array(ts, dtype=float), np.array(vals, dtype=float)
 
 
-def detect_series(input: Path, output: Path, method: str = "combined") -> int:
+def tidy_series(raw_ts: list[str], ts: np.ndarray, vals: np.ndarray, duplicates: str = "sum",
+                warn: Callable[[str], None] = lambda _: None) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Sorted, one row per timestamp, gaps filled as missing (see module docstring).
+
+    >>> raw, t, v = tidy_series(["4", "1", "1", "2", "5"], np.array([4.0, 1, 1, 2, 5]),
+    ...                         np.array([4.0, 1, 2, 7, 6]))
+    >>> raw, v.tolist()
+    (['1', '2', '3', '4', '5'], [3.0, 7.0, nan, 4.0, 6.0])
+    """
+    if duplicates not in ("sum", "mean"):
+        raise ValueError(f"duplicates must be 'sum' or 'mean', got {duplicates!r}")
+    n = len(ts)
+    if n > 1 and np.any(np.diff(ts) < 0):
+        warn(f"rows not in time order: {int(np.sum(np.diff(ts) < 0))} step(s) back in time; sorted")
+    order = np.argsort(ts, kind="stable")
+    ts, vals = ts[order], vals[order]
+    raw_ts = [raw_ts[i] for i in order]
+    uniq, first, counts = np.unique(ts, return_index=True, return_counts=True)
+    if len(uniq) < n:
+        warn(f"{n - len(uniq)} row(s) repeat an earlier timestamp; values {'summed' if duplicates == 'sum' else 'averaged'}")
+        present = ~np.isnan(vals)
+        group = np.repeat(np.arange(len(uniq)), counts)
+        total = np.bincount(group, weights=np.where(present, vals, 0.0), minlength=len(uniq))
+        k = np.bincount(group, weights=present.astype(float), minlength=len(uniq))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            merged = total if duplicates == "sum" else total / k
+        vals = np.where(k > 0, merged, np.nan)  # all copies missing: still missing
+        raw_ts = [raw_ts[i] for i in first]
+        ts = uniq
+    if len(ts) < 3:
+        return raw_ts, ts, vals
+    step = float(np.median(np.diff(ts)))
+    slots = np.rint((ts - ts[0]) / step).astype(np.int64)
+    on_grid = np.allclose(ts, ts[0] + slots * step, atol=step * 1e-6)
+    if not on_grid or slots[-1] + 1 == len(ts):
+        return raw_ts, ts, vals
+    if slots[-1] + 1 > MAX_FILLED * len(ts):
+        raise ValueError(f"field 'timestamp': filling the gaps at the usual step of {step:g} s would make "
+                         f"{slots[-1] + 1} rows from {len(ts)}; check for a stray timestamp")
+    full_ts = ts[0] + np.arange(slots[-1] + 1) * step
+    full_vals = np.full(len(full_ts), np.nan)
+    full_vals[slots] = vals
+    full_raw = [_format_like(raw_ts[0], t) for t in full_ts]
+    for i, s in enumerate(slots):
+        full_raw[s] = raw_ts[i]
+    warn(f"{len(full_ts) - len(ts)} bucket(s) absent at the usual step of {step:g} s; written as missing, not zero")
+    return full_raw, full_ts, full_vals
+
+
+def _format_like(example: str, t: float) -> str:
+    """A timestamp for an added row, in the style of the input's (epoch seconds or ISO 8601, UTC)."""
+    s = example.strip()
+    try:
+        float(s)
+        return f"{t:g}" if float(t).is_integer() and abs(t) < 1e15 else repr(t)
+    except ValueError:
+        pass
+    d = datetime.fromtimestamp(t, tz=timezone.utc)
+    text = d.strftime("%Y-%m-%d" + (" " if " " in s else "T") + "%H:%M:%S")
+    if "T" not in s and " " not in s and len(s) <= 10:
+        text = d.strftime("%Y-%m-%d")
+    elif s.endswith("Z"):
+        text += "Z"
+    elif len(s) > 19 and s[19] in "+-":
+        text += "+00:00"
+    return text
+
+
+def detect_series(input: Path, output: Path, method: str = "combined", score: str = "prob",
+                  duplicates: str = "sum", warn: Callable[[str], None] = lambda _: None) -> int:
     """Score every row of ``input`` with ``method``; return the number of alarms."""
     if method.lower() not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    raw_ts, ts, vals = read_series(Path(input))
+    if score not in ("prob", "log"):
+        raise ValueError(f"score must be 'prob' or 'log', got {score!r}")
+    raw_ts, ts, vals = read_series(Path(input), signed=method.lower() in SIGNED_METHODS)
+    raw_ts, ts, vals = tidy_series(raw_ts, ts, vals, duplicates, warn)
     res = run_method(method, vals, ts if len(ts) > 1 else None)
-    score = np.nan_to_num(np.clip(res.score, 0.0, 1.0), nan=0.0)
+    if score == "log":
+        out_score = [f"{v:.17g}" if math.isfinite(v) else ("" if math.isnan(v) else "inf")
+                     for v in np.maximum(log10_p(method, res), 0.0)]
+    else:
+        out_score = [f"{v:.6f}" for v in np.nan_to_num(np.clip(res.score, 0.0, 1.0), nan=0.0)]
     with Path(output).open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["timestamp", "value", "expected", "anomaly_score", "alarm"])
         for i, t in enumerate(raw_ts):
             v = "" if math.isnan(vals[i]) else f"{vals[i]:g}"
             e = "" if math.isnan(res.expected[i]) else f"{res.expected[i]:.6g}"
-            w.writerow([t, v, e, f"{score[i]:.6f}", int(bool(res.alarm[i]))])
+            w.writerow([t, v, e, out_score[i], int(bool(res.alarm[i]))])
     return int(np.sum(res.alarm))
 
 
@@ -92,10 +184,13 @@ def detect_series_command(
     input: Annotated[Path, typer.Option("--input", help="CSV with timestamp,value")],
     output: Annotated[Path, typer.Option("--output", help="CSV to write")],
     method: Annotated[str, typer.Option("--method", help=", ".join(METHODS))] = "combined",
+    score: Annotated[str, typer.Option("--score", help="prob: 1 - p; log: -log10 p (no ties)")] = "prob",
+    duplicates: Annotated[str, typer.Option("--duplicates", help="rows sharing a timestamp: sum or mean")] = "sum",
 ) -> None:
     """Typer command: ``app.command("detect-series")(detect_series_command)``."""
     try:
-        n = detect_series(input, output, method)
+        n = detect_series(input, output, method, score, duplicates,
+                          warn=lambda msg: typer.echo(f"warning: {msg}", err=True))
     except (ValueError, OSError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(code=2) from None

@@ -80,3 +80,59 @@ def test_typer_command(tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, ["detect-series", "--input", str(src), "--output", str(out),
                                    "--method", "nope"])
     assert bad.exit_code == 2
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(path.open()))
+
+
+def test_repeated_timestamps_are_summed_or_averaged_with_a_warning(tmp_path: Path) -> None:
+    src = _write(tmp_path / "in.csv", "timestamp,value\n" + "".join(
+        f"2024-03-{d:02d}T00:00:00,{v}\n" for d, v in [(1, 3), (2, 4), (2, 6), (3, 5), (4, 2), (5, 3), (6, 4)]))
+    warnings: list[str] = []
+    detect_series(src, tmp_path / "sum.csv", "ears-c1", warn=warnings.append)
+    detect_series(src, tmp_path / "mean.csv", "ears-c1", duplicates="mean")
+    assert [r["value"] for r in _rows(tmp_path / "sum.csv")] == ["3", "10", "5", "2", "3", "4"]
+    assert [r["value"] for r in _rows(tmp_path / "mean.csv")] == ["3", "5", "5", "2", "3", "4"]
+    assert any("repeat" in w for w in warnings)
+
+
+def test_unsorted_rows_are_sorted_with_a_warning(tmp_path: Path) -> None:
+    days = [3, 1, 2, 5, 4, 6, 7, 8, 9, 10]
+    src = _write(tmp_path / "in.csv", "timestamp,value\n" + "".join(f"2024-03-{d:02d}T00:00:00,{d}\n" for d in days))
+    warnings: list[str] = []
+    detect_series(src, tmp_path / "o.csv", "combined", warn=warnings.append)
+    assert [r["value"] for r in _rows(tmp_path / "o.csv")] == [str(d) for d in range(1, 11)]
+    assert any("time order" in w for w in warnings)
+
+
+def test_gaps_are_written_as_missing_never_as_zero(tmp_path: Path) -> None:
+    days = [d for d in range(1, 21) if d not in (8, 9)]
+    src = _write(tmp_path / "in.csv", "timestamp,value\n" + "".join(f"2024-03-{d:02d}T00:00:00,5\n" for d in days))
+    warnings: list[str] = []
+    detect_series(src, tmp_path / "o.csv", "combined", warn=warnings.append)
+    rows = _rows(tmp_path / "o.csv")
+    assert len(rows) == 20
+    assert [r["timestamp"] for r in rows[7:9]] == ["2024-03-08T00:00:00", "2024-03-09T00:00:00"]
+    assert [r["value"] for r in rows[7:9]] == ["", ""] and [r["alarm"] for r in rows[7:9]] == ["0", "0"]
+    assert any("missing" in w for w in warnings)
+
+
+def test_log_score_keeps_big_surges_apart(tmp_path: Path) -> None:
+    vals = ["3", "4", "2", "3", "5", "3", "4", "3", "2", "4", "3", "4", "3", "2"] * 2
+    prob, log = tmp_path / "p.csv", tmp_path / "l.csv"
+    for name, big in (("a", "60"), ("b", "90")):
+        src = _series(tmp_path, vals + [big])
+        detect_series(src, prob.with_name(name + "p.csv"), "combined")
+        detect_series(src, log.with_name(name + "l.csv"), "combined", score="log")
+    pa, pb = (float(_rows(tmp_path / f"{n}p.csv")[-1]["anomaly_score"]) for n in "ab")
+    la, lb = (float(_rows(tmp_path / f"{n}l.csv")[-1]["anomaly_score"]) for n in "ab")
+    assert pa == pb == 1.0  # 1 - p has rounded to 1 for both
+    assert lb > la > 5.0
+
+
+def test_negative_values_only_where_the_method_allows(tmp_path: Path) -> None:
+    src = _series(tmp_path, ["3", "-4", "2", "3", "5", "3", "4", "3", "2", "4"])
+    detect_series(src, tmp_path / "o.csv", "ears-c1")
+    with pytest.raises(ValueError, match=r"line 3: field 'value' must be a count >= 0 for this method"):
+        detect_series(src, tmp_path / "o.csv", "combined")

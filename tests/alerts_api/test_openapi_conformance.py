@@ -44,7 +44,7 @@ def worker_alerts() -> list[dict]:
                    for topic, fields in sliding_into_arrears(enterprise, f"conf{k}")]
     out = engine.run(events, lambda _: None)
     surges = ComplaintSurgeTracker()
-    flat = [complaints(d, 2) for d in range(20)] + [complaints(20, 9), complaints(23, 2, prefix="x")]
+    flat = [complaints(d, 2) for d in range(20)] + [complaints(20, 1000), complaints(23, 2, prefix="x")]
     surge_alerts = [a for day in flat for a in surges.process(day)]
     groups = GroupIncidentWatch().process(reports("g-conf", 3, [35, 80, 170]))
     alerts = out.alerts + surge_alerts + groups

@@ -103,10 +103,20 @@ def test_run_method_names(name: str) -> None:
     assert np.all((s >= 0) & (s <= 1))
 
 
-def test_combined_finds_salmonella_outbreak() -> None:
+def test_combined_finds_salmonella_outbreak_at_its_onset() -> None:
     x, start = salmonella()
     ob = outbreak_flags()
     a = run_method("combined", x).alarm[start:]
+    first = int(np.flatnonzero(ob)[0])
+    assert a[first]  # the outbreak is raised in its first week
+    assert a[ob].mean() >= 0.5
+    assert a[~ob].mean() <= 0.02  # the legacy minimum raised 4% of quiet weeks
+
+
+def test_legacy_combined_is_still_available() -> None:
+    x, start = salmonella()
+    ob = outbreak_flags()
+    a = run_method("combined-legacy", x).alarm[start:]
     assert a[ob].mean() >= 0.75
     assert a[~ob].mean() <= 0.10
 

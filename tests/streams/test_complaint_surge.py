@@ -71,5 +71,9 @@ def test_a_count_against_a_flat_baseline_gives_a_finite_contribution():
     for a in alerts:
         json.dumps(a, allow_nan=False)  # raises on Infinity or NaN anywhere in the payload
         assert all(math.isfinite(r["contribution"]) for r in a["reasons"])
+    # issue #22: the predictive p of 9 against a flat 2 a day is small but not 0 (it was 0, then capped at 300)
+    assert 3.0 < max(r["contribution"] for a in alerts for r in a["reasons"]) < 300.0
+    days = [complaints(d, 2) for d in range(20)] + [complaints(20, 1000), complaints(23, 2, prefix="x")]
+    _, alerts = run(days)
     assert max(r["contribution"] for a in alerts for r in a["reasons"]) == 300.0   # capped, still the rarest
     assert alerts[0]["level"] == "red"
