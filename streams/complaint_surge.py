@@ -26,10 +26,11 @@ RULES_VERSION = "surge-combined-1"
 
 
 def _level(statistic: float) -> tuple[str, int]:
-    """−log10 p → colour: the rarer the count, the more serious."""
-    if statistic >= 8:
+    """−log10 p → colour: the rarer the count, the more serious (calibrated p, issue #22: one in 10,000 quiet
+    street-days is yellow, one in a million red)."""
+    if statistic >= 6:
         return "red", 3
-    if statistic >= 5:
+    if statistic >= 4:
         return "yellow", 2
     return "blue", 1
 
