@@ -60,6 +60,7 @@ class Aligner:
     _next_offset: dict[Hashable, int] = field(default_factory=dict)
     _last_read: dict[Hashable, float] = field(default_factory=dict)
     _behind_since: dict[Hashable, float] = field(default_factory=dict)
+    _last_release: float | None = None
     _tie: itertools.count = field(default_factory=itertools.count)
 
     def __len__(self) -> int:
@@ -87,6 +88,9 @@ class Aligner:
         """
         now = self.clock()
         behind = list(behind)
+        if self._last_release is not None and now - self._last_release > self.max_wait / 2:
+            self._behind_since.clear()  # we were busy (a long batch, a compile), not the partitions silent
+        self._last_release = now
         for tp in behind:  # a partition's silence is timed from when it was first seen behind, or last read
             self._behind_since.setdefault(tp, now)
         for tp in [tp for tp in self._behind_since if tp not in behind]:
