@@ -75,8 +75,10 @@ def stack(tmp_path_factory):
     from earlywarn.stack import Stack
 
     workdir = tmp_path_factory.mktemp("stack")
+    # Logs are replayed hundreds of thousands of times faster than sources send: a record in flight for 0.2 s
+    # is then a simulated day, so the worker waits a second for in-flight records (EW_ALIGN_IDLE, live 0.2 s).
     settings = Settings(kafka_broker=os.environ.get("EW_KAFKA_BROKER") or None, data_dir=workdir,
-                        batch_within=0.2, api_port=0)
+                        batch_within=0.2, api_port=0, align_idle=1.0)
     with Stack(settings, workdir) as s:
         yield s
 
