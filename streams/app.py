@@ -83,7 +83,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     engine = WageArrearsEngine(watcher.rules, dedup=settings.dedup_per_enterprise)
     surges = ComplaintSurgeTracker()
     groups = GroupIncidentWatch(surges)
-    parts = {"surge": lambda: surges, "gathering": lambda: groups}
+    parts = {"surge": surges, "gathering": groups}
     aligner = Aligner(max_held=settings.align_max_held, max_wait=settings.align_max_wait, idle=settings.align_idle)
     lock = asyncio.Lock()
     restored = False
@@ -93,7 +93,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     scores = app.topic(RISK_SCORES, value_serializer="json", key_serializer="raw")
     alerts = app.topic(ALERTS, value_serializer="json", key_serializer="raw")
     # One table for everything the worker keeps: enterprise states by credit code, the area trackers under
-    # "surge:", "gathering:", "industry:", and the outbox. One changelog partition (EW_TOPIC_PARTITIONS=1)
+    # "surge:" and "gathering:", and the outbox (the industry context is rebuilt from the enterprise states). One changelog partition (EW_TOPIC_PARTITIONS=1)
     # keeps its writes in order, so a kill -9 leaves a prefix of them: a batch's outbox always lands before
     # the state changes that raised its alerts.
     states = app.Table("worker-state", default=None, partitions=settings.topic_partitions, use_partitioner=True)
@@ -147,7 +147,13 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         latest = {u["enterprise_id"]: u for u in out.score_updates}  # one update per enterprise per batch
         feed = [u for eid, u in latest.items()
                 if material(out.touched[eid], u, settings.score_feed_min_change)]
-        raised = [a for a in out.alerts + area_alerts if non_finite(a) is None]
+        raised, broken = [], []
+        for alert in out.alerts + area_alerts:
+            where = non_finite(alert)
+            if where is None:
+                raised.append(alert)
+            else:
+                broken.append((alert, where))
         if raised:
             outbox.append(raised)
             states[OUTBOX_KEY] = list(outbox)
@@ -161,14 +167,11 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                           non_finite(update))
                 continue
             await scores.send(key=update["enterprise_id"].encode(), value=update)
-        for alert in out.alerts + area_alerts:
-            where = non_finite(alert)
-            if where is not None:  # a detector bug; the sink would refuse it, so say so here
-                metrics.ENGINE_ERRORS.inc()
-                await send_letter(alert["alert_id"].encode(), dead_letter(
-                    f"alert not sent: non-finite number at {where}", ALERTS, -1, -1,
-                    json.dumps(alert).encode()))
-                continue
+        for alert, where in broken:  # a detector bug; the sink would refuse it, so say so here
+            metrics.ENGINE_ERRORS.inc()
+            await send_letter(alert["alert_id"].encode(), dead_letter(
+                f"alert not sent: non-finite number at {where}", ALERTS, -1, -1, json.dumps(alert).encode()))
+        for alert in raised:
             metrics.ALERTS_OUT.labels(level=alert["level"]).inc()
             await alerts.send(key=alert["alert_id"].encode(), value=alert)
         for h in ready:  # only now may the record's offset be committed

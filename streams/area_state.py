@@ -13,7 +13,7 @@ The table is partitioned by key like any other; one worker holds all of it
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any, Protocol
 
 
@@ -23,15 +23,15 @@ class Persistent(Protocol):
     def restore(self, items: dict[str, Any]) -> None: ...
 
 
-Parts = Mapping[str, Callable[[], Persistent]]
-"""part name → the tracker now"""
+Parts = Mapping[str, Persistent]
+"""part name → its tracker"""
 
 
 def save(table: MutableMapping[str, Any], parts: Parts) -> int:
     """Write what each part changed since the last save; how many keys were written."""
     n = 0
     for name, part in parts.items():
-        for key, value in part().changes().items():
+        for key, value in part.changes().items():
             k = f"{name}:{key}"
             if value is None:
                 table.pop(k, None)
@@ -49,5 +49,5 @@ def restore(items: Mapping[str, Any], parts: Parts) -> int:
         if name in by_part:
             by_part[name][key] = v
     for name, part in parts.items():
-        part().restore(by_part[name])
+        part.restore(by_part[name])
     return sum(len(v) for v in by_part.values())

@@ -51,21 +51,21 @@ def dead_letters(bootstrap: str) -> dict[str, dict]:
     return out
 
 
-def kill_worker(stack: Stack, down: float = 2.0) -> None:
-    """kill -9 the worker, leave it down ``down`` seconds, start a new one."""
-    proc = stack.procs.pop("worker")
+def kill(stack: Stack, name: str, start: Callable[[], None], down: float = 2.0) -> None:
+    """kill -9 process ``name`` of the stack, leave it down ``down`` seconds, ``start`` a new one."""
+    proc = stack.procs.pop(name)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     time.sleep(down)
-    stack.start_worker()
+    start()
 
 
-def kill_api(stack: Stack, down: float = 2.0) -> None:
-    proc = stack.procs.pop("api")
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    time.sleep(down)
-    stack.start_api()
+def kill_worker(stack: Stack) -> None:
+    kill(stack, "worker", stack.start_worker)
+
+
+def kill_api(stack: Stack) -> None:
+    kill(stack, "api", stack.start_api)
 
 
 def stored(url: str) -> dict[str, tuple[str, str, str]]:

@@ -80,10 +80,9 @@ def move_case(request: Request, case_code: str = Path(max_length=24), step: Tran
         session.rollback()
         return JSONResponse(status_code=409, content={"detail": str(exc), "state": exc.state,
                                                        "allowed": exc.allowed})
-    except ValueError as exc:
+    except store.MissingField as exc:
         session.rollback()
-        field = "outcome" if "outcome" in str(exc) else "inspector"
         return JSONResponse(status_code=422, content={"detail": [
-            {"loc": ["body", field], "msg": str(exc), "type": "value_error", "input": None}]})
+            {"loc": ["body", exc.field], "msg": str(exc), "type": "value_error", "input": None}]})
     session.commit()
     return _detail(session, case)

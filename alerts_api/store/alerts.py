@@ -42,9 +42,12 @@ def upsert_alert(session: Session, alert: AlertIn, actor: str, now: datetime) ->
     return changed
 
 
-def _scoped(stmt, area_scope: str | None):
-    # autoescape: '_' and '%' in a prefix are characters, never LIKE wildcards (issue #19: '33011_' spanned counties)
-    return stmt.where(Alert.area_code.startswith(area_scope, autoescape=True)) if area_scope else stmt
+def scoped(stmt, area_column, area_scope: str | None):
+    """Rows whose area lies under ``area_scope`` (None: all), for alerts and cases alike.
+
+    autoescape: '_' and '%' in a prefix are characters, never LIKE wildcards (issue #19: '33011_' spanned counties).
+    """
+    return stmt.where(area_column.startswith(area_scope, autoescape=True)) if area_scope else stmt
 
 
 def list_alerts(session: Session, *, area_scope: str | None, area: str | None = None, level: str | None = None,
@@ -56,7 +59,7 @@ def list_alerts(session: Session, *, area_scope: str | None, area: str | None = 
     ``after`` (expected harm, alert id) starts the page after that alert in
     the ranking: keyset paging, as deep as needed at the cost of one page.
     """
-    stmt = _scoped(select(Alert), area_scope)
+    stmt = scoped(select(Alert), Alert.area_code, area_scope)
     if area:
         stmt = stmt.where(Alert.area_code.startswith(area, autoescape=True))
     if level:
@@ -78,7 +81,8 @@ def list_alerts(session: Session, *, area_scope: str | None, area: str | None = 
 
 
 def get_alert(session: Session, alert_id: str, *, area_scope: str | None) -> Alert | None:
-    return session.execute(_scoped(select(Alert).where(Alert.alert_id == alert_id), area_scope)).scalar_one_or_none()
+    return session.execute(scoped(select(Alert).where(Alert.alert_id == alert_id), Alert.area_code,
+                                  area_scope)).scalar_one_or_none()
 
 
 def count_alerts(session: Session) -> int:

@@ -10,20 +10,29 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerts_api.cases.lifecycle import OPEN_STATES, advance
 from alerts_api.cases.routing import Policy, lowest_for, one_up, unit_area
 from alerts_api.schemas import AlertIn
+from alerts_api.store.alerts import scoped
 from alerts_api.store.models import AuditEntry, Case, CaseEvent
 
 PREFIX = {"wage_arrears": "WA", "complaint_surge": "CS", "group_incident": "GI"}
 QUERY_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 """no 0/O, 1/I: read out over the phone"""
 NOT_YET_VERIFIED = frozenset({"new", "dispatched", "acknowledged"})
+
+
+class MissingField(ValueError):
+    """A step that needs a field the request did not give (the API answers 422 naming it)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
 
 
 def _event(session: Session, case: Case, at: datetime, actor: str, action: str, **detail: object) -> None:
@@ -76,12 +85,12 @@ def on_alert(session: Session, alert: AlertIn, now: datetime, policy: Policy, ac
 def transition(session: Session, case: Case, action: str, actor: str, now: datetime, *,
                outcome: str | None = None, note: str = "", inspector: str = "", unit_level: str | None = None,
                satisfaction: int | None = None) -> Case:
-    """Apply one step of the lifecycle (raises IllegalTransition, or ValueError naming a missing field)."""
+    """Apply one step of the lifecycle (raises IllegalTransition, or MissingField)."""
     new_state = advance(case.state, action)
     if action in ("verify", "review") and outcome is None:
-        raise ValueError(f"{action} needs an outcome")
-    if action in ("verify",) and not inspector:
-        raise ValueError("verify needs the inspector who went on site")
+        raise MissingField("outcome", f"{action} needs an outcome")
+    if action == "verify" and not inspector:
+        raise MissingField("inspector", "verify needs the inspector who went on site")
     detail: dict[str, object] = {"from": case.state, "to": new_state}
     if action == "dispatch" and unit_level is not None:
         case.unit_level, case.unit_area = unit_level, unit_area(case.area_code, unit_level)
@@ -124,17 +133,11 @@ def escalate_overdue(session: Session, now: datetime, policy: Policy, actor: str
     return list(due)
 
 
-def _scoped(stmt, area_scope: str | None):
-    return stmt.where(Case.area_code.startswith(area_scope, autoescape=True)) if area_scope else stmt
-
-
 def list_cases(session: Session, *, area_scope: str | None, state: str | None = None, kind: str | None = None,
                unit_level: str | None = None, overdue: bool | None = None, open_only: bool = False,
                limit: int = 50, offset: int = 0) -> tuple[int, list[Case]]:
     """Cases in scope, the most serious and the most overdue first."""
-    from sqlalchemy import func
-
-    stmt = _scoped(select(Case), area_scope)
+    stmt = scoped(select(Case), Case.area_code, area_scope)
     if state:
         stmt = stmt.where(Case.state == state)
     if kind:
@@ -152,7 +155,8 @@ def list_cases(session: Session, *, area_scope: str | None, state: str | None = 
 
 
 def get_case(session: Session, case_code: str, *, area_scope: str | None) -> Case | None:
-    return session.execute(_scoped(select(Case).where(Case.case_code == case_code), area_scope)).scalar_one_or_none()
+    return session.execute(scoped(select(Case).where(Case.case_code == case_code), Case.area_code,
+                                  area_scope)).scalar_one_or_none()
 
 
 def timeline(session: Session, case: Case) -> list[CaseEvent]:
@@ -166,6 +170,4 @@ def _query_code() -> str:
 
 def _aware(t: datetime) -> datetime:
     """SQLite gives naive datetimes back; every time here is UTC."""
-    from datetime import timezone
-
     return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)

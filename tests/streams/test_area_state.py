@@ -33,7 +33,7 @@ def district_days(seed: int) -> list[list[DecodedEvent]]:
 def fresh():
     surges = ComplaintSurgeTracker()
     groups = GroupIncidentWatch(surges)
-    return surges, groups, None, {"surge": lambda: surges, "gathering": lambda: groups}
+    return surges, groups, None, {"surge": surges, "gathering": groups}
 
 
 def feed(surges, groups, context, batch: list[DecodedEvent]) -> list[dict]:
