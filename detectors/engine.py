@@ -164,6 +164,7 @@ class WageArrearsEngine:
             if self.record is not None:
                 self.record(instants)
             self._decide(instants, out)
+            self.context.prune(local_day(max(x.t for x in instants)))
         return out
 
     def _count(self, state: EnterpriseState, evs: list[DecodedEvent]) -> None:

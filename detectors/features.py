@@ -273,8 +273,14 @@ class IndustryContext:
             return
         days = self.daily.setdefault(industry, {})
         days.setdefault(day, [0, 0])[0 if kind == "si_late" else 1] += 1
-        for old in [d for d in days if d < day - CONTEXT_DAYS]:
-            del days[old]
+
+    def prune(self, latest_day: int) -> None:
+        """Forget days no instant from ``latest_day`` on can read. Called after a batch, not per report: a
+        catch-up batch spans months, and pruning at its last report would take from its first instants the
+        days they read (issue #19: a worker catching up after a restart raised other episodes)."""
+        for days in self.daily.values():
+            for old in [d for d in days if d < latest_day - CONTEXT_DAYS]:
+                del days[old]
 
     def rates(self, industry: str | None, day: int) -> tuple[float, float]:
         """Decayed late reports per firm of the industry over the days before ``day`` (SI, utilities)."""

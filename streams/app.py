@@ -2,9 +2,10 @@
 
 One agent consumes every source topic in micro-batches (Faust's cost is per
 message, DESIGN §7), decodes and validates each record, sends bad ones to the
-dead-letter topic, runs the wage-arrears engine over the batch touching each
-enterprise's state once, counts complaints for surges and follows gatherings,
-and sends alerts and the material score changes. A record that fails
+dead-letter topic, hands the batch to the worker's decisions
+(streams/worker_core.py: the wage-arrears engine touching each enterprise's
+state once, the complaint-surge counter, the gathering watch), writes the
+state they changed and sends alerts and the material score changes. A record that fails
 anywhere (decode, contract, any stage) is dead-lettered alone, never its
 batch (streams/poison.py). Events are scored in event-time order across the
 topics (streams/align.py), and every piece of state lives in a table
@@ -18,32 +19,24 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 import faust
 
-from detectors.engine import DecodedEvent, WageArrearsEngine
-from detectors.enterprise import EnterpriseState
-from detectors.features import IndustryContext
+from detectors.engine import WageArrearsEngine
 from earlywarn.settings import Settings
 from rules.loader import RuleWatcher
-from streams import area_state, metrics
+from streams import metrics
 from streams.align import Aligner, Held
 from streams.changelog_end import patch_faust_recovery
-from streams.complaint_surge import ComplaintSurgeTracker
 from streams.deadletter import DeadLetter, dead_letter, letter_key
 from streams.decode import decode_many
-from streams.group_incidents import GroupIncidentWatch
-from streams.poison import non_finite, score_batch
-from streams.score_feed import material
+from streams.poison import non_finite
+from streams.worker_core import WorkerCore
 from streams.topics import ALERTS, DEAD_LETTER, RISK_SCORES, SOURCE_TOPICS
 
 log = logging.getLogger(__name__)
-OUTBOX_KEY = "outbox:alerts"
-OUTBOX_BATCHES = 20
-"""the alerts of the last batches, kept in the state table and resent after a restart (an outbox)"""
 
 
 @dataclass
@@ -81,9 +74,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     app = faust.App(settings.app_id, **faust_settings(settings, broker))
     watcher = RuleWatcher(settings.rules_file)
     engine = WageArrearsEngine(watcher.rules, dedup=settings.dedup_per_enterprise)
-    surges = ComplaintSurgeTracker()
-    groups = GroupIncidentWatch(surges)
-    parts = {"surge": surges, "gathering": groups}
+    core = WorkerCore(engine, score_feed_min_change=settings.score_feed_min_change)
     aligner = Aligner(max_held=settings.align_max_held, max_wait=settings.align_max_wait, idle=settings.align_idle)
     lock = asyncio.Lock()
     restored = False
@@ -97,12 +88,6 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     # keeps its writes in order, so a kill -9 leaves a prefix of them: a batch's outbox always lands before
     # the state changes that raised its alerts.
     states = app.Table("worker-state", default=None, partitions=settings.topic_partitions, use_partitioner=True)
-    outbox: deque[list[dict]] = deque(maxlen=OUTBOX_BATCHES)
-
-    def load(enterprise_id: str) -> EnterpriseState | None:
-        stored = states.get(enterprise_id)
-        return EnterpriseState.from_dict(stored, settings.dedup_per_enterprise) if stored else None
-
     async def send_letter(key: bytes | None, letter: DeadLetter) -> None:
         """A dead letter always fits (streams/deadletter.py); if the broker still refuses it, log it with its place."""
         metrics.DEAD_LETTERS.labels(topic=letter.source_topic).inc()
@@ -132,46 +117,33 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         return out
 
     async def score(ready: list[Held]) -> None:
-        """Score events released in event-time order, send what they raise, then ack their records."""
-        good: list[DecodedEvent] = [h.event for h in ready]
+        """Score events released in event-time order, write their state, send what they raise, then ack."""
         origins = {id(h.event): h.handle for h in ready}
-        area_alerts, out, failed, reruns = score_batch(
-            [("complaint-surge counter", surges.process), ("gathering watch", groups.process)], engine, good, load)
-        metrics.ENGINE_ERRORS.inc(reruns)
-        for event, reason in failed:
+        result = core.score([h.event for h in ready], states)
+        metrics.ENGINE_ERRORS.inc(result.reruns)
+        metrics.DUPLICATES.inc(result.duplicates)
+        for event, reason in result.failed:
             msg, key, payload = origins[id(event)]
             log.error("event %s on %s[%d]@%d dead-lettered: %s", event.event_id[:64], msg.topic, msg.partition,
                       msg.offset, reason[:300])
             await send_letter(key, dead_letter(reason, msg.topic, msg.partition, msg.offset, payload))
-        metrics.DUPLICATES.inc(out.duplicates)
-        latest = {u["enterprise_id"]: u for u in out.score_updates}  # one update per enterprise per batch
-        feed = [u for eid, u in latest.items()
-                if material(out.touched[eid], u, settings.score_feed_min_change)]
-        raised, broken = [], []
-        for alert in out.alerts + area_alerts:
-            where = non_finite(alert)
-            if where is None:
-                raised.append(alert)
+        for key, value in result.writes.items():
+            if value is None:
+                states.pop(key, None)
             else:
-                broken.append((alert, where))
-        if raised:
-            outbox.append(raised)
-            states[OUTBOX_KEY] = list(outbox)
-        for enterprise_id, state in out.touched.items():
-            states[enterprise_id] = state.to_dict()
-        area_state.save(states, parts)
-        for update in feed:
+                states[key] = value
+        for update in result.feed:
             if non_finite(update) is not None:  # a detector bug: say so, keep the feed valid JSON
                 metrics.ENGINE_ERRORS.inc()
                 log.error("score update for %s held back: non-finite %s", update["enterprise_id"],
                           non_finite(update))
                 continue
             await scores.send(key=update["enterprise_id"].encode(), value=update)
-        for alert, where in broken:  # a detector bug; the sink would refuse it, so say so here
+        for alert, where in result.broken:  # a detector bug; the sink would refuse it, so say so here
             metrics.ENGINE_ERRORS.inc()
             await send_letter(alert["alert_id"].encode(), dead_letter(
                 f"alert not sent: non-finite number at {where}", ALERTS, -1, -1, json.dumps(alert).encode()))
-        for alert in raised:
+        for alert in result.alerts:
             metrics.ALERTS_OUT.labels(level=alert["level"]).inc()
             await alerts.send(key=alert["alert_id"].encode(), value=alert)
         for h in ready:  # only now may the record's offset be committed
@@ -180,16 +152,12 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     async def release() -> None:
         nonlocal restored
         if not restored:  # tables are recovered before the first record reaches the agent
-            items = dict(states.items())
-            n = area_state.restore(items, parts)
-            engine.context = IndustryContext.rebuilt(v for k, v in items.items() if ":" not in k and v)
-            log.info("area state restored: %d keys; industry context from %d enterprises", n,
-                     sum(engine.context.firms.values()))
+            resend = core.restore(dict(states.items()))
+            log.info("state restored: %d keys; industry context from %d enterprises; %d alerts resent",
+                     len(states), sum(engine.context.firms.values()), len(resend))
             restored = True
-            for batch in states.get(OUTBOX_KEY) or []:
-                outbox.append(batch)
-                for alert in batch:  # their state may have landed without them: the sink upserts, so resend
-                    await alerts.send(key=alert["alert_id"].encode(), value=alert)
+            for alert in resend:
+                await alerts.send(key=alert["alert_id"].encode(), value=alert)
         forced = aligner.forced
         lagging = behind()
         ready = aligner.release(lagging)
