@@ -178,7 +178,7 @@ class WageArrearsEngine:
                 continue
             if ev.data_class == "enterprise_registry":
                 new = industry_key(ev.fields.get("area_code"), ev.fields.get("industry"))
-                self.context.register(key, new)
+                self.context.register(key, new, local_day(ev.t))
                 key = new
                 continue
             kind = late_kind(ev.data_class, ev.fields)
