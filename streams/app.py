@@ -32,6 +32,7 @@ from streams.align import Aligner, Held
 from streams.changelog_end import patch_faust_recovery
 from streams.deadletter import DeadLetter, dead_letter, letter_key
 from streams.decode import decode_many
+from streams.in_order_acks import InOrderAcks
 from streams.poison import non_finite
 from streams.worker_core import WorkerCore
 from streams.topics import ALERTS, DEAD_LETTER, RISK_SCORES, SOURCE_TOPICS
@@ -76,6 +77,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     engine = WageArrearsEngine(watcher.rules, dedup=settings.dedup_per_enterprise)
     core = WorkerCore(engine, score_feed_min_change=settings.score_feed_min_change)
     aligner = Aligner(max_held=settings.align_max_held, max_wait=settings.align_max_wait, idle=settings.align_idle)
+    acks = InOrderAcks()
     lock = asyncio.Lock()
     restored = False
     sources = app.topic(*SOURCE_TOPICS, key_type=bytes, value_type=bytes,
@@ -146,8 +148,8 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         for alert in result.alerts:
             metrics.ALERTS_OUT.labels(level=alert["level"]).inc()
             await alerts.send(key=alert["alert_id"].encode(), value=alert)
-        for h in ready:  # only now may the record's offset be committed
-            h.handle[0].ack(app.consumer)
+        for h in ready:  # only now, and in offset order, may the record's offset be committed
+            acks.done(h.handle[0])
 
     async def release() -> None:
         nonlocal restored
@@ -176,19 +178,22 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                 if watcher.poll():
                     engine.set_rules(watcher.rules)
                     metrics.RULES_VERSION.info({"version": watcher.rules.version})
+                acks.consumer = app.consumer
                 for ev in batch:
                     msg = ev.message
                     aligner.read(msg.tp, msg.offset)
                     results = decode_many(msg.topic, ev.value, msg.partition, msg.offset)  # never raises
                     metrics.EVENTS_IN.labels(topic=msg.topic).inc(len(results))
+                    held = 0
                     for i, result in enumerate(results):
                         if isinstance(result, DeadLetter):
                             await send_letter(ev.key, result)
                             continue
                         payload = ev.value if len(results) == 1 else json.dumps(result.fields).encode()
-                        msg.incref()  # held: take_events' ack must not let its offset be committed yet
                         aligner.hold(msg.tp, result.t, (msg.topic, msg.partition, msg.offset, i), result,
                                      (msg, ev.key, payload))
+                        held += 1
+                    acks.read(msg.tp, msg, held)  # take_events' own ack must not let its offset be committed
                 await release()
 
     @app.timer(interval=min(1.0, max(settings.align_idle, 0.1)))
