@@ -34,6 +34,8 @@ class Stack:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     bootstrap: str = ""
     api_url: str = ""
+    worker_metrics_url: str = ""
+    """the worker's Prometheus /metrics (kept across restarts, so a scrape target stays put)"""
     _exit: ExitStack = field(default_factory=ExitStack)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
@@ -83,7 +85,12 @@ class Stack:
             proc.wait()
 
     def start_worker(self) -> None:
-        self._spawn("worker", "worker", env=self.env())
+        if not self.worker_metrics_url:
+            wanted = self.settings.metrics_port
+            port = wanted if wanted and port_free(wanted) else free_port()
+            self.worker_metrics_url = f"http://127.0.0.1:{port}/metrics"
+        port = self.worker_metrics_url.rsplit(":", 1)[1].split("/")[0]
+        self._spawn("worker", "worker", env=self.env() | {"EW_METRICS_PORT": port})
 
     def start_api(self, timeout: float = 60.0) -> None:
         port = self.settings.api_port if self.settings.api_port and port_free(self.settings.api_port) else free_port()

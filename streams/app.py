@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -87,6 +88,9 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     aligner = Aligner(max_held=settings.align_max_held, max_wait=settings.align_max_wait, idle=settings.align_idle)
     lock = asyncio.Lock()
     restored = False
+    tracked = 0  # enterprises in the table, for the gauge
+    last_event: dict[str, float] = {}  # latest event time per source topic
+    metrics.RULES_VERSION.info({"version": watcher.rules.version})
     sources = app.topic(*SOURCE_TOPICS, key_type=bytes, value_type=bytes,
                         key_serializer="raw", value_serializer="raw")
     dead_letters = app.topic(DEAD_LETTER, value_serializer="raw", key_serializer="raw")
@@ -105,7 +109,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
 
     async def send_letter(key: bytes | None, letter: DeadLetter) -> None:
         """A dead letter always fits (streams/deadletter.py); if the broker still refuses it, log it with its place."""
-        metrics.DEAD_LETTERS.labels(topic=letter.source_topic).inc()
+        metrics.DEAD_LETTERS.labels(topic=letter.source_topic, reason=metrics.reason_class(letter.error)).inc()
         try:
             await dead_letters.send(key=letter_key(key), value=letter.to_json())
         except Exception:
@@ -114,9 +118,13 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                           letter.offset, letter.error[:200])
 
     def behind() -> list[Any]:
-        """Source partitions with records on the broker this worker has not read yet (streams/align.py)."""
+        """Source partitions with records on the broker this worker has not read yet (streams/align.py).
+
+        Sets the consumer-lag gauge per topic on the way (highwater minus the next offset to read).
+        """
         consumer = app.consumer
         out = []
+        lag = dict.fromkeys(SOURCE_TOPICS, 0)
         for tp in consumer.assignment():
             if tp.topic not in SOURCE_TOPICS:
                 continue
@@ -129,6 +137,10 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                 read = consumer._committed_offset.get(tp) or 0
             if highwater is None or highwater > read:  # None: not fetched yet, so it may hold earlier events
                 out.append(tp)
+            if highwater is not None:
+                lag[tp.topic] += max(0, highwater - read)
+        for topic, n in lag.items():
+            metrics.CONSUMER_LAG.labels(topic=topic).set(n)
         return out
 
     async def score(ready: list[Held]) -> None:
@@ -157,8 +169,11 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         if raised:
             outbox.append(raised)
             states[OUTBOX_KEY] = list(outbox)
+        nonlocal tracked
         for enterprise_id, state in out.touched.items():
+            tracked += enterprise_id not in states
             states[enterprise_id] = state.to_dict()
+        metrics.ENTERPRISES.set(tracked)
         area_state.save(states, parts)
         for update in feed:
             if non_finite(update) is not None:  # a detector bug: say so, keep the feed valid JSON
@@ -171,16 +186,20 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
             metrics.ENGINE_ERRORS.inc()
             await send_letter(alert["alert_id"].encode(), dead_letter(
                 f"alert not sent: non-finite number at {where}", ALERTS, -1, -1, json.dumps(alert).encode()))
+        now = time.time()
         for alert in raised:
             metrics.ALERTS_OUT.labels(level=alert["level"]).inc()
+            metrics.ALERT_LATENCY.labels(kind=alert["kind"]).observe(max(0.0, now - _event_time(alert)))
             await alerts.send(key=alert["alert_id"].encode(), value=alert)
         for h in ready:  # only now may the record's offset be committed
             h.handle[0].ack(app.consumer)
 
     async def release() -> None:
-        nonlocal restored
+        nonlocal restored, tracked
         if not restored:  # tables are recovered before the first record reaches the agent
             items = dict(states.items())
+            tracked = sum(":" not in k for k in items)
+            metrics.ENTERPRISES.set(tracked)
             n = area_state.restore(items, parts)
             engine.context = IndustryContext.rebuilt(v for k, v in items.items() if ":" not in k and v)
             log.info("area state restored: %d keys; industry context from %d enterprises", n,
@@ -205,23 +224,33 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     async def score_enterprises(stream: faust.StreamT) -> None:
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_within):
             async with lock:
+                started = time.perf_counter()
+                metrics.BATCH_SIZE.observe(len(batch))
+                failures = watcher.failures
                 if watcher.poll():
                     engine.set_rules(watcher.rules)
                     metrics.RULES_VERSION.info({"version": watcher.rules.version})
+                    metrics.RULE_RELOADS.inc()
+                metrics.RULE_RELOAD_FAILURES.inc(watcher.failures - failures)
                 for ev in batch:
                     msg = ev.message
                     aligner.read(msg.tp, msg.offset)
                     results = decode_many(msg.topic, ev.value, msg.partition, msg.offset)  # never raises
                     metrics.EVENTS_IN.labels(topic=msg.topic).inc(len(results))
+                    metrics.LAST_SEEN.labels(topic=msg.topic).set(time.time())
                     for i, result in enumerate(results):
                         if isinstance(result, DeadLetter):
                             await send_letter(ev.key, result)
                             continue
+                        if result.t > last_event.get(msg.topic, 0.0):
+                            last_event[msg.topic] = result.t
+                            metrics.LAST_EVENT.labels(topic=msg.topic).set(result.t)
                         payload = ev.value if len(results) == 1 else json.dumps(result.fields).encode()
                         msg.incref()  # held: take_events' ack must not let its offset be committed yet
                         aligner.hold(msg.tp, result.t, (msg.topic, msg.partition, msg.offset, i), result,
                                      (msg, ev.key, payload))
                 await release()
+                metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
 
     @app.timer(interval=min(1.0, max(settings.align_idle, 0.1)))
     async def release_held() -> None:
@@ -231,3 +260,13 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                 await release()
 
     return Pipeline(app=app, engine=engine, rules=watcher)
+
+
+def _event_time(alert: dict) -> float:
+    """The event time of the alert's latest change (Unix s): what the event-to-alert latency runs from."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(alert.get("changed_at") or alert["raised_at"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        return time.time()
