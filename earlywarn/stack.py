@@ -11,6 +11,7 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,6 +109,10 @@ class Stack:
                 pass
             time.sleep(0.3)
         raise StackError(f"API did not answer /healthz within {timeout}s; see {self.workdir / 'api.log'}")
+
+    def on_close(self, stop: Callable[[], None]) -> None:
+        """Run ``stop`` when the stack closes (before the processes started earlier are stopped)."""
+        self._exit.callback(stop)
 
     def check_alive(self) -> None:
         for name, proc in self.procs.items():

@@ -78,7 +78,7 @@ def stack(tmp_path_factory):
     # Logs are replayed hundreds of thousands of times faster than sources send: a record in flight for 0.2 s
     # is then a simulated day, so the worker waits a second for in-flight records (EW_ALIGN_IDLE, live 0.2 s).
     settings = Settings(kafka_broker=os.environ.get("EW_KAFKA_BROKER") or None, data_dir=workdir,
-                        batch_within=0.2, api_port=0, align_idle=1.0)
+                        batch_within=0.2, api_port=0, metrics_port=0, align_idle=1.0)  # 0: free ports
     with Stack(settings, workdir) as s:
         yield s
 
