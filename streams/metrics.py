@@ -46,9 +46,15 @@ LAST_SEEN = Gauge("earlywarn_source_last_seen_timestamp_seconds",
 LAST_EVENT = Gauge("earlywarn_source_last_event_timestamp_seconds",
                    "Latest event time (Unix s) among this source's valid events", ["topic"])
 
-for _topic in SOURCE_TOPICS:  # every source shows from the start: lag 0, no dead letter yet
+# Every series an alert or a panel reads exists from the start at 0, so the first alert of a level is an increase
+# Prometheus sees (a series first scraped at 1 has no rate) and a source not heard from yet shows as 0 events.
+for _topic in SOURCE_TOPICS:
     CONSUMER_LAG.labels(topic=_topic).set(0)
     EVENTS_IN.labels(topic=_topic)
+for _level in ("blue", "yellow", "red", "closed"):
+    ALERTS_OUT.labels(level=_level)
+for _kind in ("wage_arrears", "complaint_surge", "group_incident"):
+    ALERT_LATENCY.labels(kind=_kind)
 
 REASONS = ("no_contract", "empty", "too_large", "not_json", "not_object", "contract", "decoder", "stage",
            "non_finite", "other")

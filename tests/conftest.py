@@ -96,3 +96,31 @@ def worker(stack):
 @pytest.fixture(scope="session")
 def api(stack):
     return stack
+
+
+@pytest.fixture
+def prometheus_for(tmp_path):
+    """Start Debian's Prometheus on loopback scraping a stack every second with the given rule files.
+
+    Fails (does not skip) when the binary is missing: CI installs it (.ci/run), and the message says how.
+    """
+    from earlywarn.prometheus import Prometheus, PrometheusMissing, binary, scrape_config
+    from streams.broker import free_port
+
+    try:
+        binary("prometheus")
+    except PrometheusMissing as exc:
+        pytest.fail(str(exc))
+    started = []
+
+    def start(stack, rules: list[Path]) -> "Prometheus":
+        token_file = tmp_path / "api-token"
+        token_file.write_text(stack.token)
+        config = scrape_config(stack.worker_metrics_url, stack.api_url, token_file, rules, interval="1s")
+        prometheus = Prometheus(tmp_path / "prometheus", config, free_port(), retention="1d")
+        started.append(prometheus)
+        return prometheus.start()
+
+    yield start
+    for prometheus in started:
+        prometheus.stop()
