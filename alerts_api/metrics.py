@@ -96,7 +96,7 @@ class StoreCollector(Collector):
             open_cases.add_metric([level, where], n)
         yield open_cases
 
-        overdue = GaugeMetricFamily("earlywarn_cases_overdue", "Open cases past their deadline, by district",
+        overdue = GaugeMetricFamily("earlywarn_cases_overdue", "Open cases that missed a deadline (and were escalated), by district",
                                     labels=["district"])
         for where, n in session.execute(
                 select(district, func.count()).where(Case.open_key.is_not(None), Case.overdue.is_(True))
