@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, REGISTRY, generate_latest
 
 from alerts_api.deps import Caller, current_caller
@@ -15,11 +16,25 @@ from alerts_api.routes.alerts import RESPONSES, only_query
 
 router = APIRouter(tags=["metrics"])
 
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class QueryRefused(BaseModel):
+    """422: a query parameter was given (this route takes none); ``loc`` names it."""
+
+    detail: list[FieldError]
+
+
 OPENAPI_RESPONSES = {
     200: {"description": "Prometheus text exposition format 0.0.4 (what every Prometheus 2.x reads)",
           "content": {"text/plain": {"schema": {"type": "string"}}}},
     401: RESPONSES[401],
     403: {"model": RESPONSES[403]["model"], "description": "the token is area-scoped; metrics span every area"},
+    422: {"model": QueryRefused, "description": "a query parameter was given; this route takes none"},
 }
 
 
