@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from alerts_api.ratelimit import RateLimiter
 from alerts_api.cases.routing import Policy
-from alerts_api.metrics import observe_requests, store_registry
+from alerts_api.metrics import RequestMetrics, store_registry
 from alerts_api.routes import alerts, cases, health, metrics
 from alerts_api.sink import AlertSink
 from alerts_api.store.alerts import utcnow
@@ -77,5 +77,5 @@ def create_app(settings: Settings | None = None, *, broker: str | None = None,
     app.include_router(cases.router)
     app.include_router(metrics.router)
     app.state.store_metrics = store_registry(app.state.sessions)
-    app.middleware("http")(observe_requests)
+    app.add_middleware(RequestMetrics)
     return app

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alerts_api.store.models import Alert, Case
 
@@ -46,24 +45,36 @@ UNVERIFIED = "unable_to_verify"
 """left out of the effective warning rate's denominator, like an unverified warning"""
 
 
-def route_label(request: Request) -> str:
-    """The route template (``/cases/{case_code}``), never the raw path: the label set stays bounded."""
-    route = request.scope.get("route")
-    return getattr(route, "path", None) or "unmatched"
+class RequestMetrics:
+    """ASGI middleware: count every answer by route template and status, and time it.
 
+    Pure ASGI rather than ``BaseHTTPMiddleware``, so a streamed answer (a live feed) passes through untouched.
+    The route template (``/cases/{case_code}``), never the raw path, is the label: the set stays bounded.
+    A handler that raised before answering counts as 500.
+    """
 
-async def observe_requests(request: Request, call_next: Callable) -> Response:
-    """HTTP middleware: count every answer and time it; a handler that raised counts as 500."""
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await call_next(request)
-        status = response.status_code
-        return response
-    finally:
-        route = route_label(request)
-        REQUESTS.labels(route=route, method=request.method, status=str(status)).inc()
-        LATENCY.labels(route=route, method=request.method).observe(time.perf_counter() - started)
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def answer(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, answer)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"  # set by the router on this scope
+            REQUESTS.labels(route=route, method=scope["method"], status=str(status)).inc()
+            LATENCY.labels(route=route, method=scope["method"]).observe(time.perf_counter() - started)
 
 
 class StoreCollector(Collector):
