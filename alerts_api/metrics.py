@@ -39,6 +39,8 @@ NOTIFICATIONS_SENT = Counter("earlywarn_notifications_sent_total", "Notification
 NOTIFICATIONS_FAILED = Counter("earlywarn_notifications_failed_total",
                                "Notifications that failed for good (after retries), by channel", ["channel"])
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""methods kept as a label value; any other a client invents counts as OTHER"""
 HIT_OUTCOMES = ("arrears_confirmed", "hidden_risk")
 """outcomes that count as an effective warning (DESIGN §2: hidden risk is a hit)"""
 UNVERIFIED = "unable_to_verify"
@@ -73,8 +75,9 @@ class RequestMetrics:
             await self.app(scope, receive, answer)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"  # set by the router on this scope
-            REQUESTS.labels(route=route, method=scope["method"], status=str(status)).inc()
-            LATENCY.labels(route=route, method=scope["method"]).observe(time.perf_counter() - started)
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"
+            REQUESTS.labels(route=route, method=method, status=str(status)).inc()
+            LATENCY.labels(route=route, method=method).observe(time.perf_counter() - started)
 
 
 class StoreCollector(Collector):

@@ -109,8 +109,11 @@ def test_requests_are_counted_by_route_template_not_path(client):
         assert client.get(f"/alerts/wa-missing-{n}", headers=OPS).status_code == 404
     assert count("/alerts", "200") == before_list + 1
     assert count("/alerts/{alert_id}", "404") == before_one + 3
+    client.request("BREW", "/no/such/path/1")
+    client.get("/no/such/path/2")
     body = client.get("/metrics", headers=OPS).text
-    assert "wa-missing" not in body                       # no label per alert, case or enterprise
+    assert "wa-missing" not in body and "/no/such" not in body   # no label per alert, case, enterprise or path
+    assert "BREW" not in body and 'method="OTHER",route="unmatched"' in body
     assert 'earlywarn_api_request_seconds_bucket{le="+Inf",method="GET",route="/alerts"}' in body
 
 

@@ -133,3 +133,38 @@ def test_prometheus_scrapes_the_pipeline_reads_the_alert_rate_and_pages_on_a_sil
         stop_all.set()
         feeder.join(timeout=10)
     stack.check_alive()
+
+
+def test_the_demo_starts_prometheus_with_the_shipped_rules_and_prints_its_url(stack, capsys):
+    from earlywarn.demo import start_prometheus
+    from earlywarn.settings import Settings
+
+    prometheus = start_prometheus(stack, Settings(prometheus_port=0))
+    assert prometheus is not None, capsys.readouterr().out
+    try:
+        assert f"Prometheus {prometheus.url}" in capsys.readouterr().out
+        token_file = stack.workdir / "prometheus" / "api-token"
+        assert token_file.stat().st_mode & 0o077 == 0      # the API token is for Prometheus' eyes only
+        up = wait_for(lambda: len([t for t in targets(prometheus) if t["health"] == "up"]) == 2, 30)
+        assert up, targets(prometheus)
+        groups = httpx.get(f"{prometheus.url}/api/v1/rules", timeout=10).json()["data"]["groups"]
+        names = {r["name"] for g in groups for r in g["rules"]}
+        assert {"EarlywarnSourceSilent", "EarlywarnWorkerDown", "earlywarn:source_rhythm_seconds"} <= names
+        firing = {a["labels"]["alertname"] for a in prometheus.alerts() if a["state"] == "firing"}
+        assert not firing & {"EarlywarnWorkerDown", "EarlywarnApiDown"}   # (pending before the first scrape)
+    finally:
+        prometheus.stop()
+
+
+def test_the_demo_says_how_to_install_prometheus_when_it_is_missing(stack, capsys, monkeypatch):
+    import earlywarn.demo as demo
+    from earlywarn.prometheus import PrometheusMissing
+    from earlywarn.settings import Settings
+
+    def missing(name: str) -> str:
+        raise PrometheusMissing(f"{name} not found; install Debian's package: apt-get install prometheus")
+
+    monkeypatch.setattr(demo, "binary", missing)
+    assert demo.start_prometheus(stack, Settings(prometheus_port=0)) is None
+    out = capsys.readouterr().out
+    assert "apt-get install prometheus" in out and stack.worker_metrics_url in out
