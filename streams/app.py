@@ -21,6 +21,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import faust
@@ -145,6 +146,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
 
     async def score(ready: list[Held]) -> None:
         """Score events released in event-time order, send what they raise, then ack their records."""
+        nonlocal tracked
         good: list[DecodedEvent] = [h.event for h in ready]
         origins = {id(h.event): h.handle for h in ready}
         area_alerts, out, failed, reruns = score_batch(
@@ -169,7 +171,6 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         if raised:
             outbox.append(raised)
             states[OUTBOX_KEY] = list(outbox)
-        nonlocal tracked
         for enterprise_id, state in out.touched.items():
             tracked += enterprise_id not in states
             states[enterprise_id] = state.to_dict()
@@ -264,8 +265,6 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
 
 def _event_time(alert: dict) -> float:
     """The event time of the alert's latest change (Unix s): what the event-to-alert latency runs from."""
-    from datetime import datetime
-
     try:
         return datetime.fromisoformat(alert.get("changed_at") or alert["raised_at"]).timestamp()
     except (KeyError, TypeError, ValueError):
