@@ -141,12 +141,14 @@ class StoreCollector(Collector):
         yield ewr
         yield strict
 
-        alerts = GaugeMetricFamily("earlywarn_alerts_stored", "Alerts in the store by rule version, kind and level",
-                                   labels=["rules_version", "kind", "level"])
-        for version, kind, level, n in session.execute(
-                select(Alert.rules_version, Alert.kind, Alert.level, func.count())
-                .group_by(Alert.rules_version, Alert.kind, Alert.level)):
-            alerts.add_metric([version, kind, level], n)
+        alerts = GaugeMetricFamily("earlywarn_alerts_stored",
+                                   "Alerts in the store by rule version, kind, level (closed: ended) and district",
+                                   labels=["rules_version", "kind", "level", "district"])
+        alert_district = func.substr(Alert.area_code, 1, 6)
+        for version, kind, level, where, n in session.execute(
+                select(Alert.rules_version, Alert.kind, Alert.level, alert_district, func.count())
+                .group_by(Alert.rules_version, Alert.kind, Alert.level, alert_district)):
+            alerts.add_metric([version, kind, level, where], n)
         yield alerts
 
 

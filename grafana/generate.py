@@ -161,8 +161,9 @@ def risk_overview() -> dict:
             Panel("Overdue cases by district", [(f"sum by (district) (earlywarn_cases_overdue{{{d}}})",
                                                  "{{district}}")], kind="bargauge", width=12),
             Panel("Open cases over time by level", [(f"sum by (level) (earlywarn_cases_open{{{d}}})", "{{level}}")]),
-            Panel("Alerts in the store by kind and level",
-                  [("sum by (kind, level) (earlywarn_alerts_stored)", "{{kind}} {{level}}")]),
+            Panel("Alerts in the store by district and level",
+                  [(f'sum by (district, level) (earlywarn_alerts_stored{{{d}, level!="closed"}})',
+                    "{{district}} {{level}}")]),
         ]),
         ("Were the warnings right?", [
             Panel("Effective and strict warning rate over time, rules in force", [

@@ -86,7 +86,8 @@ def test_store_gauges_by_level_and_district(client):
     assert pick(found, "earlywarn_strict_warning_rate") == {(("rules_version", "r1"),): 0.5}
     stored = pick(found, "earlywarn_alerts_stored")
     assert sum(stored.values()) == len(CASES)
-    assert stored[(("kind", "wage_arrears"), ("level", "red"), ("rules_version", "r1"))] == 3.0
+    assert stored[(("district", "330106"), ("kind", "wage_arrears"), ("level", "red"), ("rules_version", "r1"))] == 2.0
+    assert stored[(("district", "330110"), ("kind", "wage_arrears"), ("level", "red"), ("rules_version", "r1"))] == 1.0
 
 
 def test_gauges_follow_the_store_at_scrape_time(client, sessions):
