@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -35,6 +35,7 @@ SINK_STORED = Counter("earlywarn_sink_alerts_stored_total", "Alerts the sink sto
 SINK_REJECTED = Counter("earlywarn_sink_alerts_rejected_total", "Alert records the sink dead-lettered")
 SINK_UPSERT_SECONDS = Histogram("earlywarn_sink_upsert_seconds", "Time to store one poll of alerts (one transaction)",
                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+SINK_LAG = Gauge("earlywarn_sink_lag_records", "Alerts on ew.alerts the sink has not stored yet (as /healthz reports)")
 NOTIFICATIONS_SENT = Counter("earlywarn_notifications_sent_total", "Notifications delivered, by channel", ["channel"])
 NOTIFICATIONS_FAILED = Counter("earlywarn_notifications_failed_total",
                                "Notifications that failed for good (after retries), by channel", ["channel"])

@@ -186,3 +186,4 @@ class AlertSink:
                 self._lag[tp] = max(0, high - (recs[-1].offset + 1 if taken else recs[0].offset))
             elif not recs:
                 self._lag[tp] = 0
+        metrics.SINK_LAG.set(sum(self._lag.values()))

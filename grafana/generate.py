@@ -122,9 +122,10 @@ def pipeline_health() -> dict:
                 (f"sum(rate(earlywarn_alerts_out_total{rate}))", "sent by the worker"),
                 (f"rate(earlywarn_sink_alerts_stored_total{rate})", "stored by the sink"),
                 (f"rate(earlywarn_sink_alerts_rejected_total{rate})", "rejected by the sink")], unit="ops", width=8),
-            Panel("Sink upsert (p95)", [
-                (f"histogram_quantile(0.95, sum by (le) (rate(earlywarn_sink_upsert_seconds_bucket{rate})))", "p95")],
-                  unit="s", width=8),
+            Panel("Sink upsert (p95) and lag", [
+                (f"histogram_quantile(0.95, sum by (le) (rate(earlywarn_sink_upsert_seconds_bucket{rate})))",
+                 "upsert p95 (s)"),
+                ("earlywarn_sink_lag_records", "alerts not yet stored")], width=8),
             Panel("Notifications sent and failed", [
                 (f"sum by (channel) (rate(earlywarn_notifications_sent_total{rate}))", "sent {{channel}}"),
                 (f"sum by (channel) (rate(earlywarn_notifications_failed_total{rate}))", "failed {{channel}}")],
