@@ -47,6 +47,22 @@ def rules_for_test(tmp_path) -> list:
     return out
 
 
+MOVED = [
+    'sum(earlywarn_events_in_total{topic="ew.social_insurance_arrears"})',
+    "sum(earlywarn_batch_processing_seconds_count)",
+    "sum(earlywarn_batch_size_events_sum)",
+    "sum(earlywarn_enterprises_tracked)",
+    'sum(earlywarn_event_to_alert_seconds_count{kind="wage_arrears"})',
+    'sum(earlywarn_source_last_event_timestamp_seconds{topic="ew.water_arrears"})',
+    "sum(earlywarn_sink_alerts_stored_total)",
+    "sum(earlywarn_sink_upsert_seconds_count)",
+    'sum(earlywarn_api_requests_total{route="/metrics", status="200"})',
+    "sum(earlywarn_alerts_stored)",
+    "sum(earlywarn_cases_open)",
+]
+"""expressions that must be above 0 once the sample enterprise's alerts went through the stack"""
+
+
 def enterprise_id() -> str:
     return make_uscc("91330110MA3" + uuid.uuid4().hex[:6].upper().replace("I", "1").replace("O", "0")
                      .replace("Z", "2").replace("S", "5").replace("V", "4"))
@@ -115,6 +131,13 @@ def test_prometheus_scrapes_the_pipeline_reads_the_alert_rate_and_pages_on_a_sil
         raw = prometheus.query("sum(earlywarn_alerts_out_total)")
         assert rate, f"no alert rate in Prometheus (alerts sent {before} → {raw}); see {stack.workdir} and {tmp_path}"
         assert float(raw[0]["value"][1]) > (float(before[0]["value"][1]) if before else 0)
+
+        # the rest of what the run moved, read back through Prometheus: worker, sink and API
+        def value(expr: str) -> float:
+            found = prometheus.query(expr)
+            return float(found[0]["value"][1]) if found else 0.0
+        moved = wait_for(lambda: all(value(e) > 0 for e in MOVED), 30)
+        assert moved, {e: value(e) for e in MOVED}
 
         # both sources heard from, neither silent yet
         seen = wait_for(lambda: {s["metric"]["topic"] for s in prometheus.query("earlywarn:source_silence_seconds")}
