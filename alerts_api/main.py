@@ -11,7 +11,8 @@ from fastapi import FastAPI
 
 from alerts_api.ratelimit import RateLimiter
 from alerts_api.cases.routing import Policy
-from alerts_api.routes import alerts, cases, health
+from alerts_api.metrics import RequestMetrics, store_registry
+from alerts_api.routes import alerts, cases, health, metrics
 from alerts_api.sink import AlertSink
 from alerts_api.store.alerts import utcnow
 from alerts_api.store.cases import escalate_overdue
@@ -74,4 +75,7 @@ def create_app(settings: Settings | None = None, *, broker: str | None = None,
     app.include_router(health.router)
     app.include_router(alerts.router)
     app.include_router(cases.router)
+    app.include_router(metrics.router)
+    app.state.store_metrics = store_registry(app.state.sessions)
+    app.add_middleware(RequestMetrics)
     return app

@@ -71,7 +71,11 @@ class Settings(BaseSettings):
     sink_max_lag: int = Field(
         default=10_000, ge=0, description="/healthz answers 503 while the alert sink is more than this many "
         "alerts behind on ew.alerts")
-    metrics_port: int = Field(default=0, ge=0, le=65535, description="worker /metrics port; 0 = off")
+    metrics_port: int = Field(default=9108, ge=0, le=65535,
+                              description="worker Prometheus /metrics port on 127.0.0.1; 0 = off (the API serves "
+                              "its own /metrics on EW_API_PORT)")
+    prometheus_port: int = Field(default=9090, ge=0, le=65535,
+                                 description="port the demo's Prometheus listens on (a free one if taken)")
     log_level: str = Field(default="warn", pattern="^(crit|error|warn|info|debug)$")
 
     @field_validator("database_url")

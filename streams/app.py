@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import faust
@@ -80,6 +82,9 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     acks = InOrderAcks()
     lock = asyncio.Lock()
     restored = False
+    tracked = 0  # enterprises in the table, for the gauge
+    last_event: dict[str, float] = {}  # latest event time per source topic
+    metrics.RULES_VERSION.info({"version": watcher.rules.version})
     sources = app.topic(*SOURCE_TOPICS, key_type=bytes, value_type=bytes,
                         key_serializer="raw", value_serializer="raw")
     dead_letters = app.topic(DEAD_LETTER, value_serializer="raw", key_serializer="raw")
@@ -92,7 +97,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     states = app.Table("worker-state", default=None, partitions=settings.topic_partitions, use_partitioner=True)
     async def send_letter(key: bytes | None, letter: DeadLetter) -> None:
         """A dead letter always fits (streams/deadletter.py); if the broker still refuses it, log it with its place."""
-        metrics.DEAD_LETTERS.labels(topic=letter.source_topic).inc()
+        metrics.DEAD_LETTERS.labels(topic=letter.source_topic, reason=metrics.reason_class(letter.error)).inc()
         try:
             await dead_letters.send(key=letter_key(key), value=letter.to_json())
         except Exception:
@@ -101,9 +106,13 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                           letter.offset, letter.error[:200])
 
     def behind() -> list[Any]:
-        """Source partitions with records on the broker this worker has not read yet (streams/align.py)."""
+        """Source partitions with records on the broker this worker has not read yet (streams/align.py).
+
+        Sets the consumer-lag gauge per topic on the way (highwater minus the next offset to read).
+        """
         consumer = app.consumer
         out = []
+        lag = dict.fromkeys(SOURCE_TOPICS, 0)
         for tp in consumer.assignment():
             if tp.topic not in SOURCE_TOPICS:
                 continue
@@ -116,10 +125,15 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                 read = consumer._committed_offset.get(tp) or 0
             if highwater is None or highwater > read:  # None: not fetched yet, so it may hold earlier events
                 out.append(tp)
+            if highwater is not None:
+                lag[tp.topic] += max(0, highwater - read)
+        for topic, n in lag.items():
+            metrics.CONSUMER_LAG.labels(topic=topic).set(n)
         return out
 
     async def score(ready: list[Held]) -> None:
         """Score events released in event-time order, write their state, send what they raise, then ack."""
+        nonlocal tracked
         origins = {id(h.event): h.handle for h in ready}
         result = core.score([h.event for h in ready], states)
         metrics.ENGINE_ERRORS.inc(result.reruns)
@@ -133,7 +147,9 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
             if value is None:
                 states.pop(key, None)
             else:
+                tracked += ":" not in key and key not in states
                 states[key] = value
+        metrics.ENTERPRISES.set(tracked)
         for update in result.feed:
             if non_finite(update) is not None:  # a detector bug: say so, keep the feed valid JSON
                 metrics.ENGINE_ERRORS.inc()
@@ -145,16 +161,20 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
             metrics.ENGINE_ERRORS.inc()
             await send_letter(alert["alert_id"].encode(), dead_letter(
                 f"alert not sent: non-finite number at {where}", ALERTS, -1, -1, json.dumps(alert).encode()))
+        now = time.time()
         for alert in result.alerts:
             metrics.ALERTS_OUT.labels(level=alert["level"]).inc()
+            metrics.ALERT_LATENCY.labels(kind=alert["kind"]).observe(max(0.0, now - _event_time(alert)))
             await alerts.send(key=alert["alert_id"].encode(), value=alert)
         for h in ready:  # only now, and in offset order, may the record's offset be committed
             acks.done(h.handle[0])
 
     async def release() -> None:
-        nonlocal restored
+        nonlocal restored, tracked
         if not restored:  # tables are recovered before the first record reaches the agent
             resend = core.restore(dict(states.items()))
+            tracked = sum(":" not in k for k in states)
+            metrics.ENTERPRISES.set(tracked)
             log.info("state restored: %d keys; industry context from %d enterprises; %d alerts resent",
                      len(states), sum(engine.context.firms.values()), len(resend))
             restored = True
@@ -175,26 +195,36 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     async def score_enterprises(stream: faust.StreamT) -> None:
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_within):
             async with lock:
+                started = time.perf_counter()
+                metrics.BATCH_SIZE.observe(len(batch))
+                failures = watcher.failures
                 if watcher.poll():
                     engine.set_rules(watcher.rules)
                     metrics.RULES_VERSION.info({"version": watcher.rules.version})
+                    metrics.RULE_RELOADS.inc()
+                metrics.RULE_RELOAD_FAILURES.inc(watcher.failures - failures)
                 acks.consumer = app.consumer
                 for ev in batch:
                     msg = ev.message
                     aligner.read(msg.tp, msg.offset)
                     results = decode_many(msg.topic, ev.value, msg.partition, msg.offset)  # never raises
                     metrics.EVENTS_IN.labels(topic=msg.topic).inc(len(results))
+                    metrics.LAST_SEEN.labels(topic=msg.topic).set(time.time())
                     held = 0
                     for i, result in enumerate(results):
                         if isinstance(result, DeadLetter):
                             await send_letter(ev.key, result)
                             continue
+                        if result.t > last_event.get(msg.topic, 0.0):
+                            last_event[msg.topic] = result.t
+                            metrics.LAST_EVENT.labels(topic=msg.topic).set(result.t)
                         payload = ev.value if len(results) == 1 else json.dumps(result.fields).encode()
                         aligner.hold(msg.tp, result.t, (msg.topic, msg.partition, msg.offset, i), result,
                                      (msg, ev.key, payload))
                         held += 1
                     acks.read(msg.tp, msg, held)  # take_events' own ack must not let its offset be committed
                 await release()
+                metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
 
     @app.timer(interval=min(1.0, max(settings.align_idle, 0.1)))
     async def release_held() -> None:
@@ -204,3 +234,11 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                 await release()
 
     return Pipeline(app=app, engine=engine, rules=watcher)
+
+
+def _event_time(alert: dict) -> float:
+    """The event time of the alert's latest change (Unix s): what the event-to-alert latency runs from."""
+    try:
+        return datetime.fromisoformat(alert.get("changed_at") or alert["raised_at"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        return time.time()

@@ -89,7 +89,7 @@ def test_every_answer_is_documented_and_matches_the_schema(app, mode, token):
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.path for op in operations} == {"/alerts", "/alerts/{alert_id}", "/healthz", "/cases",
-                                              "/cases/{case_code}", "/cases/{case_code}/transitions"}
+                                              "/cases/{case_code}", "/cases/{case_code}/transitions", "/metrics"}
     for operation in operations:
         if mode is GenerationMode.NEGATIVE and operation.path == "/healthz":
             continue  # no parameter to get wrong
