@@ -154,6 +154,8 @@ class CaseDetail(CaseOut):
     outcome_note: str
     allowed_actions: list[str] = Field(description="what may be done next (the transition table)")
     timeline: list[CaseEventOut]
+    beneath: list[CaseOut] = Field(default_factory=list, description="group incident: the open wage-arrears cases "
+                                   "in its area (inhibition: handled under it), most serious first, at most 200")
 
 
 class CasePage(BaseModel):
