@@ -94,6 +94,8 @@ def test_listed_on_confirmation_exported_and_removed_after_repayment_and_waiting
         assert {"case.credit_listed", "case.credit_repaid", "case.credit_removed"} <= actions
     assert client.get("/credit-record", params={"limit": 201}, headers=auth("street-1")).status_code == 422
     assert client.get("/credit-record", params={"lsted": "true"}, headers=auth("street-1")).status_code == 422
+    r = client.get("/credit-record?listed=true&listed=false", headers=auth("street-1"))   # not the last one quietly
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "listed"]
 
 
 def test_listings_and_removals_reach_the_scorer_on_the_credit_topic(database_url, sessions, kafka):

@@ -7,7 +7,7 @@ import json
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
 from schemathesis.specs.openapi import checks as oa_checks
@@ -31,6 +31,15 @@ TOKEN, SCOPED = "conformance-all", "conformance-street"
 CHECKS = [st_checks.not_a_server_error, oa_checks.status_code_conformance, oa_checks.content_type_conformance,
           oa_checks.response_headers_conformance, oa_checks.response_schema_conformance,
           oa_checks.negative_data_rejection, oa_checks.ignored_auth]
+
+
+def representable(query: dict | None) -> bool:
+    """Whether a negative query reaches the server as generated. An object value is spread into its own keys
+    (OpenAPI form/explode: ``kind={"kind": "0"}`` is sent as ``kind=0``, a valid request), and a null, an empty
+    list or an empty object sends nothing, so schemathesis would report a valid request as accepted invalid
+    data. Repeated parameters (lists) are sent and refused."""
+    return not any(v is None or isinstance(v, dict) or (isinstance(v, list) and not v)
+                   for v in (query or {}).values())
 
 
 def worker_alerts() -> list[dict]:
@@ -76,13 +85,18 @@ def test_every_answer_is_documented_and_matches_the_schema(app, mode, token):
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.path for op in operations} == {"/alerts", "/alerts/{alert_id}", "/healthz", "/cases",
-                                              "/cases/{case_code}", "/cases/{case_code}/transitions"}
+                                              "/cases/{case_code}", "/cases/{case_code}/transitions",
+                                              "/silences", "/silences/{silence_id}", "/credit-record",
+                                              "/credit-record.csv", "/credit-record/{entry_id}/repayment",
+                                              "/stats/effectiveness", "/spot-checks/draws"}
     for operation in operations:
         if mode is GenerationMode.NEGATIVE and operation.path == "/healthz":
             continue  # no parameter to get wrong
         @given(case=operation.as_strategy(mode))
         @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def run(case):
+            if mode is GenerationMode.NEGATIVE:
+                assume(representable(case.query))
             case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
         run()
 
