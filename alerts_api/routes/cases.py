@@ -45,7 +45,7 @@ def list_cases(
 
 def _detail(session: Session, case) -> CaseDetail:
     beneath = []
-    if case.kind == "group_incident":  # inhibition: the wage-arrears cases its gathering stands over
+    if case.kind == "group_incident" and case.area_code:  # inhibition: the wage-arrears cases its gathering stands over
         beneath = store.list_cases(session, area_scope=case.area_code, kind="wage_arrears", open_only=True,
                                    limit=200)[1]
     return CaseDetail.model_validate({
