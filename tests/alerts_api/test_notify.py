@@ -175,3 +175,19 @@ def test_the_api_job_delivers_from_the_outbox_on_its_own(database_url, sessions,
     assert len(receiver.requests) == 3
     with sessions() as s:
         assert [st for _, st, _ in webhook_log(s, code)] == ["failed", "failed", "delivered"]
+
+
+def test_the_sink_writes_the_message_with_the_alert_and_the_case_and_units_come_from_the_rule_file(sessions):
+    from alerts_api.intake import AlertRecord, take_in
+    from earlywarn.settings import DEFAULT_RULES
+    from rules.loader import parse_rules
+
+    text = DEFAULT_RULES.read_text() + ('\nnotify:\n  "330110001":\n    webhook: http://127.0.0.1:9/street\n'
+                                        '    secret_env: EW_HOOK_SECRET_STREET\n    sms: ["+8613800000002"]\n')
+    policy = Policy.from_rules(parse_rules(text))
+    record = AlertRecord("ew.alerts", 0, 0, alert(alert_id="wa-sink").model_dump_json(by_alias=True).encode())
+    assert take_in(sessions, [record], policy=policy).changed == 1
+    with sessions() as s:
+        rows = s.execute(select(Outbox).order_by(Outbox.id)).scalars().all()
+        assert [(o.channel, o.target, o.event) for o in rows] == [("webhook", "330110001", "case.opened"),
+                                                                 ("sms", "+8613800000002", "case.opened")]
