@@ -26,7 +26,7 @@ class SilenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     case_code: StoredText = Field(min_length=1, max_length=24, description="the case verified no_risk")
-    days: float = Field(gt=0, le=365, allow_inf_nan=False, description="how long, in days")
+    days: float = Field(gt=0, le=365, allow_inf_nan=False, strict=True, description="how long, in days")
     reason: StoredText = Field(min_length=1, max_length=1000)
 
 
@@ -73,6 +73,8 @@ class RepaymentIn(BaseModel):
     @field_validator("repaid_at")
     @classmethod
     def _aware(cls, v: datetime) -> datetime:
+        if not 2000 <= v.year <= 2100:  # also keeps 0001-01-01+00:01 from overflowing on the way to UTC
+            raise ValueError("repayment date must lie between the years 2000 and 2100")
         return _utc(v)
 
 
@@ -81,7 +83,8 @@ class SpotDrawIn(BaseModel):
 
     month: str = Field(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", description="YYYY-MM")
     area: str | None = Field(default=None, pattern=AREA, description="area-code prefix; default the token's scope")
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED, description="default: drawn at random and recorded")
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED, strict=True,
+                             description="default: drawn at random and recorded")
 
 
 class SpotDrawOut(_Out):

@@ -34,12 +34,15 @@ CHECKS = [st_checks.not_a_server_error, oa_checks.status_code_conformance, oa_ch
 
 
 def representable(query: dict | None) -> bool:
-    """Whether a negative query reaches the server as generated. An object value is spread into its own keys
-    (OpenAPI form/explode: ``kind={"kind": "0"}`` is sent as ``kind=0``, a valid request), and a null, an empty
-    list or an empty object sends nothing, so schemathesis would report a valid request as accepted invalid
-    data. Repeated parameters (lists) are sent and refused."""
-    return not any(v is None or isinstance(v, dict) or (isinstance(v, list) and not v)
-                   for v in (query or {}).values())
+    """Whether a negative query reaches the server as generated. A null, an empty list or an empty object sends
+    nothing; an object value is spread into its own keys (OpenAPI form/explode: ``kind={"kind": "0"}`` is sent as
+    ``kind=0``); a one-element list is sent as that one value. Each would be a valid request that schemathesis
+    reports as accepted invalid data. A list of two or more values is sent as a repeated parameter (refused)."""
+    def sent_as_generated(v: object) -> bool:
+        if isinstance(v, list):
+            return len(v) >= 2 and all(x is not None and not isinstance(x, (dict, list)) for x in v)
+        return v is not None and not isinstance(v, dict)
+    return all(sent_as_generated(v) for v in (query or {}).values())
 
 
 def worker_alerts() -> list[dict]:
