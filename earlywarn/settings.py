@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(default=1, ge=1)
     case_deadline_check_seconds: float = Field(
         default=60.0, gt=0, description="how often the API escalates cases past their deadline")
+    notify_drain_seconds: float = Field(
+        default=5.0, gt=0, description="how often the API delivers pending notifications from its outbox")
+    notify_retry_seconds: float = Field(
+        default=30.0, gt=0, description="first retry delay of a failed notification; doubles up to an hour")
+    notify_max_attempts: int = Field(default=10, ge=1, le=100, description="attempts before a notification is "
+                                     "given up (logged as gave_up)")
     align_max_wait: float = Field(
         default=10.0, gt=0, description="seconds an event may wait for a lagging partition before it is scored anyway")
     align_idle: float = Field(

@@ -39,6 +39,10 @@ def only_query(*names: str):
         if unknown:
             raise RequestValidationError([{"loc": ("query", name), "msg": "unknown query parameter",
                                            "type": "extra_forbidden"} for name in unknown])
+        repeated = sorted(k for k in set(request.query_params) if len(request.query_params.getlist(k)) > 1)
+        if repeated:  # ?kind=a&kind=b would quietly mean the last one
+            raise RequestValidationError([{"loc": ("query", name), "msg": "given more than once",
+                                           "type": "value_error"} for name in repeated])
     return Depends(check)
 
 

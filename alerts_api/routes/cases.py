@@ -44,10 +44,15 @@ def list_cases(
 
 
 def _detail(session: Session, case) -> CaseDetail:
+    beneath = []
+    if case.kind == "group_incident" and case.area_code:  # inhibition: the wage-arrears cases its gathering stands over
+        beneath = store.list_cases(session, area_scope=case.area_code, kind="wage_arrears", open_only=True,
+                                   limit=200)[1]
     return CaseDetail.model_validate({
         **CaseOut.model_validate(case).model_dump(), "outcome_note": case.outcome_note,
         "allowed_actions": allowed(case.state),
-        "timeline": [CaseEventOut.model_validate(e) for e in store.timeline(session, case)]})
+        "timeline": [CaseEventOut.model_validate(e) for e in store.timeline(session, case)],
+        "beneath": [CaseOut.model_validate(c) for c in beneath]})
 
 
 @router.get("/{case_code}", response_model=CaseDetail, dependencies=[only_query()], responses=NOT_FOUND)
