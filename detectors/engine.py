@@ -173,9 +173,11 @@ class WageArrearsEngine:
         The state itself is left to pass 2, which folds the registry in at its own instant.
         """
         key = industry_key(state.area_code, state.industry)
+        counted: set[str] = set()
         for ev in evs:
-            if ev.event_id in state.recent_ids:
-                continue
+            if ev.event_id in state.recent_ids or ev.event_id in counted:
+                continue  # seen before, or twice in this batch (a restarted consumer may be handed a record twice)
+            counted.add(ev.event_id)
             if ev.data_class == "enterprise_registry":
                 new = industry_key(ev.fields.get("area_code"), ev.fields.get("industry"))
                 self.context.register(key, new, local_day(ev.t))
