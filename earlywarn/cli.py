@@ -119,6 +119,15 @@ def _register_tools() -> None:
 _register_tools()
 
 
+def _register_users() -> None:
+    from earlywarn.users_cli import users_app
+
+    app.add_typer(users_app, name="users")
+
+
+_register_users()
+
+
 @app.command()
 def simulate(scenario: str = typer.Option(..., help="scenario name (simulators/world/scenarios/NAME.yaml) or a YAML path"),
              out: Optional[Path] = typer.Option(None, file_okay=False, help="write events.jsonl and truth.json here"),

@@ -34,6 +34,10 @@ class UserNotFound(UserError):
     pass
 
 
+class UserExists(UserError):
+    pass
+
+
 @dataclass(frozen=True)
 class TokenOwner:
     """Who a presented token belongs to, as a request needs it."""
@@ -67,7 +71,7 @@ def add_user(session: Session, name: str, role: str, area_scope: str | None, *, 
     if area_scope is None and role in SCOPED_ROLES:
         raise UserError("area", None, f"a {role} answers for an area: give its area code")
     if session.execute(select(User.id).where(User.name == name)).first() is not None:
-        raise UserError("name", name, f"user {name!r} exists already")
+        raise UserExists("name", name, f"user {name!r} exists already")
     user = User(name=name, role=role, area_scope=area_scope, created_at=now)
     session.add(user)
     session.flush()
