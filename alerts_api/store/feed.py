@@ -28,7 +28,18 @@ BATCH = 200
 
 @dataclass
 class Cursor:
-    """Where a feed stands: every event id ≤ ``position`` was sent or is not the caller's."""
+    """Where a feed stands: every event id ≤ ``position`` was sent or is not the caller's.
+
+    >>> c = Cursor(5, grace=2.0)
+    >>> c.advance([6, 8, 9], now=0.0)      # 7 is missing: perhaps still being written
+    [6]
+    >>> c.advance([8, 9], now=1.0)
+    []
+    >>> c.advance([7, 8, 9], now=1.5)      # it was: committed late, sent in order
+    [7, 8, 9]
+    >>> c.advance([11], now=2.0), c.advance([11], now=4.5)   # 10 never comes (rolled back): skipped after grace
+    ([], [11])
+    """
 
     position: int
     grace: float = 2.0

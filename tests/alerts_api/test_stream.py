@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import queue
+import signal
 import threading
 import time
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy import select
+from sse_starlette.sse import AppStatus
 
 from alerts_api.main import create_app, escalate_once
 from alerts_api.store.models import Case, CaseEvent
@@ -42,8 +44,10 @@ def serve(app):
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.should_exit = True
+        server.handle_exit(signal.SIGINT, None)   # as Ctrl-C does: sse-starlette ends open feeds on it
         thread.join(10)
+        AppStatus.should_exit = False   # process-wide in sse-starlette: the next test's server starts afresh
+        assert not thread.is_alive(), "uvicorn did not stop"
 
 
 class Feed:
