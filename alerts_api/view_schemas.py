@@ -111,3 +111,36 @@ class AreaView(BaseModel):
     counts: Counts = Field(description="open cases in the whole area")
     here: Counts = Field(description="open cases coded to this area itself, in none of its children")
     children: list[ChildArea] = Field(description="one level down, each child area with open cases")
+
+
+class FeedEvent(BaseModel):
+    """The JSON in a live-feed message's ``data``: the case as it is now, and the step that made the event."""
+
+    event_id: int
+    case_code: str
+    kind: str
+    area_code: str
+    subject_id: str = Field(description="blank for a role without personal access (as are subject_name, actor)")
+    subject_name: str
+    level: str
+    state: str
+    unit_level: str
+    unit_area: str
+    overdue: bool
+    action: str = Field(description="opened, alert, alert_closed, level_raised, escalated, dispatch, acknowledge, "
+                        "verify, contest, review, close")
+    at: datetime
+    actor: str
+    detail: dict
+
+
+FEED_MESSAGE = {
+    "type": "object", "required": ["id", "event", "data"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "the event id; send it back as Last-Event-ID"},
+        "event": {"type": "string", "enum": ["case"]},
+        "data": {"type": "string", "contentMediaType": "application/json",
+                 "contentSchema": FeedEvent.model_json_schema()},
+    },
+}
+"""one Server-Sent Event of GET /cases/stream (OpenAPI before 3.2: the schema of each event)"""

@@ -93,7 +93,8 @@ def api(sink: bool = typer.Option(True, help="also run the alert sink (needs EW_
 
     settings = _settings()
     if not settings.tokens():
-        typer.echo("warning: EW_API_TOKENS is empty: every route but /healthz will refuse", err=True)
+        typer.echo("warning: EW_API_TOKENS is empty: only users' tokens (`earlywarn users token NAME`) are "
+                   "accepted", err=True)
     broker_addr = _need_broker(settings) if sink else None
     uvicorn.run(create_app(settings, broker=broker_addr), host=settings.api_host, port=settings.api_port,
                 log_level="warning")

@@ -11,9 +11,9 @@ event sent is a case read in the audit log (``case.stream``).
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
+from datetime import timezone
 
 from fastapi import APIRouter, Depends, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -26,12 +26,13 @@ from alerts_api.store.audit import record_reads
 from alerts_api.store.feed import Cursor, events_after, newest_event_id
 from alerts_api.store.models import Case, CaseEvent
 from alerts_api.store.users import owner_of
+from alerts_api.view_schemas import FEED_MESSAGE, FeedEvent
 
 router = APIRouter(prefix="/cases", tags=["cases"], responses=RESPONSES)
 
 
 def _message(event: CaseEvent, case: Case, caller: Caller) -> ServerSentEvent:
-    at = event.at.isoformat() if event.at.tzinfo else event.at.isoformat() + "+00:00"
+    at = event.at if event.at.tzinfo else event.at.replace(tzinfo=timezone.utc)
     data = {"event_id": event.id, "case_code": case.case_code, "kind": case.kind, "area_code": case.area_code,
             "subject_id": case.subject_id, "subject_name": case.subject_name, "level": case.level,
             "state": case.state, "unit_level": case.unit_level, "unit_area": case.unit_area,
@@ -39,7 +40,7 @@ def _message(event: CaseEvent, case: Case, caller: Caller) -> ServerSentEvent:
             "detail": event.detail}
     if not caller.role.personal:
         data = redact(data)
-    return ServerSentEvent(json.dumps(data, default=str, ensure_ascii=False), event="case", id=str(event.id))
+    return ServerSentEvent(FeedEvent.model_validate(data).model_dump_json(), event="case", id=str(event.id))
 
 
 def _still_valid(request: Request, caller: Caller) -> bool:
@@ -66,18 +67,19 @@ def _poll(request: Request, caller: Caller, cursor: Cursor) -> list[ServerSentEv
 async def _feed(request: Request, caller: Caller, cursor: Cursor) -> AsyncIterator[ServerSentEvent]:
     every, until = request.app.state.stream_poll_seconds, time.monotonic() + request.app.state.stream_max_seconds
     while time.monotonic() < until:
+        was = cursor.position
         messages = await asyncio.to_thread(_poll, request, caller, cursor)
         if messages is None:
             return
         for message in messages:
             yield message
-        if not messages:
+        if cursor.position == was:   # caught up (a backlog of other areas' events is read on without a pause)
             await asyncio.sleep(every)
 
 
 @router.get("/stream", response_class=EventSourceResponse, dependencies=[only_query()],
             responses={200: {"description": "`event: case` messages; `data` is the case (as now) and the step",
-                             "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+                             "content": {"text/event-stream": {"schema": FEED_MESSAGE}}}})
 async def stream(request: Request, caller: Caller = Depends(case_reader),
                  last_event_id: str | None = Header(None, alias="Last-Event-ID", pattern=r"^[0-9]{1,18}$",
                                                     description="resume after this event id")) -> EventSourceResponse:

@@ -14,6 +14,7 @@ from alerts_api.view_schemas import RevokeIn, TokenOut, UserIn, UserOut
 router = APIRouter(prefix="/users", tags=["users"], responses=RESPONSES)
 NAME = Path(max_length=48, description="user name")
 NOT_FOUND = {404: {"model": Problem, "description": "no such user (or token)"}}
+NOT_JSON = {400: {"model": Problem, "description": "the body is not JSON"}}
 
 
 def _out(user, active: int) -> UserOut:
@@ -37,7 +38,7 @@ def list_users(caller: Caller = Depends(admin), session: Session = Depends(get_s
 
 
 @router.post("", response_model=UserOut, status_code=201, dependencies=[only_query()],
-             responses={409: {"model": Problem, "description": "a user of that name exists"}})
+             responses={**NOT_JSON, 409: {"model": Problem, "description": "a user of that name exists"}})
 def add_user(request: Request, body: UserIn = Body(...), caller: Caller = Depends(admin),
              session: Session = Depends(get_session)):
     """Add a user with a role (and the area they answer for); then issue them a token."""
@@ -70,7 +71,8 @@ def issue_token(request: Request, name: str = NAME, caller: Caller = Depends(adm
     return TokenOut(user=name, token_id=row.id, token=token)
 
 
-@router.post("/{name}/revoke", response_model=UserOut, dependencies=[only_query()], responses=NOT_FOUND)
+@router.post("/{name}/revoke", response_model=UserOut, dependencies=[only_query()],
+             responses={**NOT_FOUND, **NOT_JSON})
 def revoke(request: Request, name: str = NAME, body: RevokeIn | None = Body(None), caller: Caller = Depends(admin),
            session: Session = Depends(get_session)) -> UserOut:
     """Revoke one token (``token_id``) or the user and every token they hold; refused from the next request on."""
