@@ -124,5 +124,5 @@ def owner_of(session: Session, token: str) -> TokenOwner | None:
     row = session.execute(
         select(User.id, User.name, User.role, User.area_scope).join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None),
-               User.disabled_at.is_(None))).first()
+               User.disabled_at.is_(None), User.role.in_(ROLE_NAMES))).first()   # a role edited in by hand: no access
     return TokenOwner(*row) if row else None
