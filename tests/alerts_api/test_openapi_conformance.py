@@ -10,6 +10,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.generation.meta import negated_parameters
 from schemathesis.specs.openapi import checks as oa_checks
 
 from alerts_api.cases.routing import Policy
@@ -55,6 +57,17 @@ def worker_alerts() -> list[dict]:
     return alerts
 
 
+def negation_never_sent(case) -> bool:
+    """A negative case whose only invalid parts never reach the API: the Authorization header (replaced by
+    the token the test sends) or a query value of null (dropped from the URL). Expecting a 4xx for it made the
+    negative run fail about one time in eight on requests that were in fact valid."""
+    negated = list(negated_parameters(case._meta))
+    query = case.query or {}
+    return bool(negated) and all(name.lower() == "authorization"
+                                 or (location is ParameterLocation.QUERY and query.get(name) is None)
+                                 for name, location in negated)
+
+
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('conformance') / 'alerts.db'}"
@@ -95,7 +108,10 @@ def test_every_answer_is_documented_and_matches_the_schema(app, mode, token):
         @given(case=operation.as_strategy(mode))
         @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def run(case):
-            case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+            checks = CHECKS
+            if negation_never_sent(case):
+                checks = [c for c in CHECKS if c is not oa_checks.negative_data_rejection]
+            case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=checks)
         run()
 
 
