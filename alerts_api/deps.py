@@ -35,8 +35,8 @@ class Caller:
 
     @property
     def token_hint(self) -> str:
-        """Who, for the audit log: the user's name, or the start of a static token."""
-        return self.user or self.token[:4] + "…"
+        """Who, for the audit log: ``user:<name>`` (no user can pass for the sink or a job), or a static token's start."""
+        return f"user:{self.user}" if self.user else self.token[:4] + "…"
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -24,7 +24,7 @@ class AuditOut(_Utc):
 
     id: int
     at: datetime
-    actor: str = Field(description="user name, 'alert-sink', 'deadline-job', 'cli:…', or a static token's start")
+    actor: str = Field(description="user:<name>, alert-sink, deadline-job, cli:<login>, or a static token's start")
     action: str = Field(description="e.g. case.read, case.list, case.stream, case.verify, alert.open.red, user.add")
     subject: str = Field(validation_alias="alert_id", description="the case code, alert id or user:<name> concerned")
     detail: str = Field(description="JSON of what changed (empty for a read)")

@@ -137,8 +137,8 @@ def test_every_case_read_and_change_is_in_the_audit_log(world, sessions):
     raise_alert(sessions, "wa-a-2", ENT_A, STREET_A + "001002", level="red", rank=3, score=0.9)  # the sink
     page = client.get("/audit", params={"subject": code, "limit": 200}, headers=adm).json()
     seen = [(e["actor"], e["action"]) for e in reversed(page["items"])]
-    assert seen == [("alert-sink", "case.opened"), ("insp-a", "case.list"), ("officer-a", "case.read"),
-                    ("insp-a", "case.dispatch"), ("officer-a", "case.read"), ("insp-a", "case.list"),
+    assert seen == [("alert-sink", "case.opened"), ("user:insp-a", "case.list"), ("user:officer-a", "case.read"),
+                    ("user:insp-a", "case.dispatch"), ("user:officer-a", "case.read"), ("user:insp-a", "case.list"),
                     ("alert-sink", "case.alert"), ("alert-sink", "case.level_raised")]
     assert page["total"] == len(seen)
     users = client.get("/audit", params={"action": "token.", "limit": 1}, headers=adm).json()

@@ -148,7 +148,7 @@ def test_the_feed_is_scoped_and_resumes_exactly_with_last_event_id(live, session
         (d.cases["wa-a"], "dispatch"), (d.cases["gi-a"], "dispatch"), (d.cases["wa-a2"], "alert"),
         (d.cases["wa-a"], "escalated"), (d.cases["wa-a2"], "escalated"), (d.cases["gi-a"], "escalated")]
     assert got[0][1]["subject_id"] == ENT_A and got[0][1]["subject_name"] == NAMES[ENT_A]
-    assert got[0][1]["actor"] == "insp-a"
+    assert got[0][1]["actor"] == "user:insp-a"
     assert [i for i, _ in inspector.take(len(want_a_wage))] == want_a_wage
     assert [i for i, _ in other.take(2)] == events_in(sessions, start, "330110002")
     eng = engineer.take(8)
