@@ -188,3 +188,33 @@ def test_a_revoked_token_ends_its_feed_and_bad_resume_ids_are_refused(live, sess
         assert r.json()["detail"][0]["input"] == "12x"
         assert api.get("/cases/stream", headers=auth(d.tokens["adm"])).status_code == 403
         assert api.get("/cases/stream").status_code == 401
+
+
+@pytest.mark.e2e
+def test_alerts_the_in_process_sink_takes_from_a_real_broker_reach_the_feed(kafka, database_url, sessions):
+    """The sink inside the API process (as `earlywarn api` runs it) opens cases from ``ew.alerts`` records; each
+    officer's feed carries its own street's openings and nothing else."""
+    import uuid
+
+    from alerts_api.sink import AlertSink
+    from tests.alerts_api.test_sink import send, wire_alert
+    from tests.conftest import fresh_topics
+
+    d = district(sessions)
+    alerts_topic, letters_topic = fresh_topics(kafka, "alerts", "dead")
+    app = create_app(Settings(database_url=database_url, api_tokens="", api_rate_per_second=0,
+                              stream_poll_seconds=0.05, case_deadline_check_seconds=3600), clock=Clock(T0))
+    app.state.sink = AlertSink(kafka, app.state.sessions, topic=alerts_topic, dead_letter_topic=letters_topic,
+                               group_id=f"sink-{uuid.uuid4().hex[:8]}", policy=app.state.policy)
+    with serve(app) as url:
+        a, b = Feed(url, d.tokens["officer-a"]), Feed(url, d.tokens["officer-b"])
+        records = [wire_alert(f"surge-{street}-{uuid.uuid4().hex[:6]}", area_code=street,
+                              subject_id=f"{street}|wage") for street in (STREET_A, "330110002", STREET_A + "004")]
+        send(kafka, alerts_topic, [json.dumps(r).encode() for r in records])
+        got_a, got_b = a.take(2), b.take(1)
+        assert [(m["action"], m["area_code"]) for _, m in got_a] == [("opened", STREET_A), ("opened", STREET_A + "004")]
+        assert [(m["action"], m["area_code"]) for _, m in got_b] == [("opened", "330110002")]
+        assert [i for i, _ in got_a] == events_in(sessions, got_a[0][0] - 1, STREET_A)   # ids as stored
+        assert a.quiet(0.5) == [] and b.quiet(0.2) == []
+        a.close()
+        b.close()
