@@ -55,6 +55,11 @@ class UserOut(_Utc):
     active_tokens: int
 
 
+class UserPage(BaseModel):
+    total: int
+    items: list[UserOut]
+
+
 class TokenOut(BaseModel):
     user: str
     token_id: int

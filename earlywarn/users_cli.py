@@ -85,7 +85,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="one JSON object pe
     """Every user: role, area, active tokens, revoked or not."""
     from alerts_api.store.users import list_users
 
-    rows = _run(lambda s, **kw: list_users(s))
+    _, rows = _run(lambda s, **kw: list_users(s))
     for user, active in rows:
         if as_json:
             typer.echo(json.dumps({"name": user.name, "role": user.role, "area_scope": user.area_scope,

@@ -1,15 +1,16 @@
 """Users and tokens, for admins (the same store functions as ``earlywarn users``); every change is audited."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from alerts_api.deps import Caller, admin, get_session
+from alerts_api.paging import MAX_LIMIT, MAX_OFFSET
 from alerts_api.routes.alerts import RESPONSES, only_query
 from alerts_api.schemas import Problem
 from alerts_api.store import users as store
-from alerts_api.view_schemas import RevokeIn, TokenOut, UserIn, UserOut
+from alerts_api.view_schemas import RevokeIn, TokenOut, UserIn, UserOut, UserPage
 
 router = APIRouter(prefix="/users", tags=["users"], responses=RESPONSES)
 NAME = Path(max_length=48, description="user name")
@@ -28,13 +29,15 @@ def _refused(exc: store.UserError) -> JSONResponse:
 
 
 def _active(session: Session, name: str) -> int:
-    return next(n for u, n in store.list_users(session) if u.name == name)
+    return store.list_users(session, name=name)[1][0][1]
 
 
-@router.get("", response_model=list[UserOut], dependencies=[only_query()])
-def list_users(caller: Caller = Depends(admin), session: Session = Depends(get_session)) -> list[UserOut]:
-    """Every user, their role, area and number of active tokens."""
-    return [_out(u, n) for u, n in store.list_users(session)]
+@router.get("", response_model=UserPage, dependencies=[only_query("limit", "offset")])
+def list_users(caller: Caller = Depends(admin), session: Session = Depends(get_session),
+               limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> UserPage:
+    """Users by name: role, area and number of active tokens."""
+    total, rows = store.list_users(session, limit=limit, offset=offset)
+    return UserPage(total=total, items=[_out(u, n) for u, n in rows])
 
 
 @router.post("", response_model=UserOut, status_code=201, dependencies=[only_query()],

@@ -110,13 +110,17 @@ def revoke(session: Session, name: str, *, actor: str, now: datetime, token_id: 
     return [r.id for r in rows]
 
 
-def list_users(session: Session) -> list[tuple[User, int]]:
-    """Every user with the number of their active tokens, by name."""
+def list_users(session: Session, *, name: str | None = None, limit: int | None = None,
+               offset: int = 0) -> tuple[int, list[tuple[User, int]]]:
+    """Users (all, or the one called ``name``) with the number of their active tokens, by name; and how many."""
     active = (select(ApiToken.user_id, func.count().label("n")).where(ApiToken.revoked_at.is_(None))
               .group_by(ApiToken.user_id).subquery())
-    rows = session.execute(select(User, func.coalesce(active.c.n, 0)).outerjoin(active, active.c.user_id == User.id)
-                           .order_by(User.name)).all()
-    return [(u, int(n)) for u, n in rows]
+    stmt = select(User, func.coalesce(active.c.n, 0)).outerjoin(active, active.c.user_id == User.id)
+    if name is not None:
+        stmt = stmt.where(User.name == name)
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = session.execute(stmt.order_by(User.name).limit(limit).offset(offset)).all()
+    return total, [(u, int(n)) for u, n in rows]
 
 
 def owner_of(session: Session, token: str) -> TokenOwner | None:

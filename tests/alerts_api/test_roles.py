@@ -120,8 +120,13 @@ def test_only_an_admin_reads_the_audit_log_and_manages_users(world):
     assert codes(client.get("/cases", headers=auth(token))) == {d.cases["wa-b"]}
     assert client.post("/users/new-insp/revoke", headers=adm).json()["disabled_at"] is not None
     assert client.get("/cases", headers=auth(token)).status_code == 401
-    assert [u["name"] for u in client.get("/users", headers=adm).json()] == sorted(
+    page = client.get("/users", headers=adm).json()
+    assert page["total"] == 7 and [u["name"] for u in page["items"]] == sorted(
         ["insp-a", "officer-a", "officer-b", "district", "eng", "adm", "new-insp"])
+    assert [u["name"] for u in client.get("/users", params={"limit": 2, "offset": 1}, headers=adm).json()["items"]] \
+        == ["district", "eng"]
+    r = client.get("/users", params={"limit": 201}, headers=adm)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "limit"]
 
 
 def test_every_case_read_and_change_is_in_the_audit_log(world, sessions):
