@@ -35,12 +35,18 @@ def _invalid(field: str, message: str) -> RequestValidationError:
 
 
 def only_query(*names: str):
-    """Refuse query parameters the route does not know: ``?areas=330110`` must not quietly mean every area."""
+    """Refuse query parameters the route does not know, and any given twice: ``?areas=330110`` must not quietly
+    mean every area, nor ``?subject=a&subject=b`` quietly mean b."""
     def check(request: Request) -> None:
         unknown = sorted(set(request.query_params) - set(names))
         if unknown:
             raise RequestValidationError([{"loc": ("query", name), "msg": "unknown query parameter",
                                            "type": "extra_forbidden"} for name in unknown])
+        twice = sorted(n for n in set(request.query_params) if len(request.query_params.getlist(n)) > 1)
+        if twice:
+            raise RequestValidationError([{"loc": ("query", name), "msg": "given more than once; give it once",
+                                           "type": "value_error", "input": request.query_params.getlist(name)}
+                                          for name in twice])
     return Depends(check)
 
 

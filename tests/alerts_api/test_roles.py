@@ -151,6 +151,8 @@ def test_every_case_read_and_change_is_in_the_audit_log(world, sessions):
     older = client.get("/audit", params={"action": "token.", "limit": 1, "before": users["next_before"]},
                        headers=adm).json()
     assert older["items"][0]["id"] < users["items"][0]["id"]
+    r = client.get("/audit", params=[("subject", code), ("subject", "x")], headers=adm)
+    assert r.status_code == 422 and r.json()["detail"][0]["input"] == [code, "x"]   # not quietly the last one
     r = client.get("/audit", params={"before": 0}, headers=adm)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "before"]
 
