@@ -18,9 +18,10 @@ router = APIRouter(prefix="/audit", tags=["audit"], responses=RESPONSES)
 def read_audit(
     caller: Caller = Depends(admin),
     session: Session = Depends(get_session),
-    action: str | None = Query(None, max_length=64, description="action prefix, e.g. `case.` or `case.read`"),
-    actor: str | None = Query(None, max_length=64),
-    subject: str | None = Query(None, max_length=64, description="a case code, alert id or user:<name>"),
+    action: str | None = Query(None, min_length=1, max_length=64,
+                               description="action prefix, e.g. `case.` or `case.read`"),
+    actor: str | None = Query(None, min_length=1, max_length=64),
+    subject: str | None = Query(None, min_length=1, max_length=64, description="a case code, alert id or user:<name>"),
     before: int | None = Query(None, ge=1, le=2**63 - 1, description="`next_before` of the previous page"),
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
 ) -> AuditPage:
