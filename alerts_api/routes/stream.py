@@ -20,8 +20,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from alerts_api.auth.roles import redact
 from alerts_api.deps import Caller, case_reader
-from alerts_api.routes.alerts import RESPONSES
-from alerts_api.routes.alerts import only_query
+from alerts_api.routes.alerts import RESPONSES, only_query
 from alerts_api.store.audit import record_reads
 from alerts_api.store.feed import Cursor, events_after, newest_event_id
 from alerts_api.store.models import Case, CaseEvent
