@@ -154,6 +154,8 @@ class CaseDetail(CaseOut):
     outcome_note: str
     allowed_actions: list[str] = Field(description="what may be done next (the transition table)")
     timeline: list[CaseEventOut]
+    beneath: list[CaseOut] = Field(default_factory=list, description="group incident: the open wage-arrears cases "
+                                   "in its area (inhibition: handled under it), most serious first, at most 200")
 
 
 class CasePage(BaseModel):
@@ -171,7 +173,8 @@ class TransitionIn(BaseModel):
     note: StoredText = Field(default="", max_length=2000)
     inspector: StoredText = Field(default="", max_length=64)
     unit_level: UnitLevel | None = Field(default=None, description="dispatch: the unit level to send it to")
-    satisfaction: int | None = Field(default=None, ge=1, le=5, description="close: the evaluation, 1–5")
+    satisfaction: int | None = Field(default=None, ge=1, le=5, strict=True,
+                                     description="close: the evaluation, 1–5 (true is not 1)")
 
 
 class Conflict(BaseModel):

@@ -20,6 +20,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy.orm import sessionmaker
 
+from alerts_api import metrics
 from alerts_api.cases.routing import Policy
 from alerts_api.intake import AlertRecord, StoreUnavailable, take_in
 from streams.deadletter import letter_key
@@ -157,7 +158,9 @@ class AlertSink:
         """Store or dead-letter every record; retry the whole poll while the store is away."""
         while True:
             try:
+                started = time.perf_counter()
                 intake = await asyncio.to_thread(take_in, self.sessions, records, "alert-sink", self.policy)
+                metrics.SINK_UPSERT_SECONDS.observe(time.perf_counter() - started)
                 break
             except StoreUnavailable as exc:
                 self._state = "retrying"
@@ -166,11 +169,13 @@ class AlertSink:
                 await asyncio.sleep(self.backoff.next())
         self._state = "running"
         self.stored += intake.changed
+        metrics.SINK_STORED.inc(intake.changed)
         for rec, letter in intake.letters:
             log.warning("alert record %s[%d]@%d dead-lettered: %s", rec.topic, rec.partition, rec.offset,
                         letter.error[:200])
             await producer.send_and_wait(self.dead_letter_topic, letter.to_json(), key=letter_key(rec.key))
             self.rejected += 1
+            metrics.SINK_REJECTED.inc()
 
     def _measure_lag(self, consumer: AIOKafkaConsumer, batches: dict, taken: bool) -> None:
         """Alerts on each partition not yet stored: from the poll's first offset, or after its last once taken in."""
@@ -181,3 +186,4 @@ class AlertSink:
                 self._lag[tp] = max(0, high - (recs[-1].offset + 1 if taken else recs[0].offset))
             elif not recs:
                 self._lag[tp] = 0
+        metrics.SINK_LAG.set(sum(self._lag.values()))

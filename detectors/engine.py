@@ -164,6 +164,7 @@ class WageArrearsEngine:
             if self.record is not None:
                 self.record(instants)
             self._decide(instants, out)
+            self.context.prune(local_day(max(x.t for x in instants)))
         return out
 
     def _count(self, state: EnterpriseState, evs: list[DecodedEvent]) -> None:
@@ -177,7 +178,7 @@ class WageArrearsEngine:
                 continue
             if ev.data_class == "enterprise_registry":
                 new = industry_key(ev.fields.get("area_code"), ev.fields.get("industry"))
-                self.context.register(key, new)
+                self.context.register(key, new, local_day(ev.t))
                 key = new
                 continue
             kind = late_kind(ev.data_class, ev.fields)

@@ -244,41 +244,60 @@ class History:
 class IndustryContext:
     """Late social-insurance and utility reports per industry (within its county) per local day, against its firms.
 
-    A firm's features read the days *before* its instant's day, so a batch
-    can count all its events first and the rows do not depend on the order in
-    which enterprises of one batch are scored.
+    A firm's features read the days *before* its instant's day — late reports
+and the firms registered alike — so a batch can count all its events first
+and the rows depend neither on the order in which enterprises of one batch
+are scored nor on where the batches are cut.
 
     >>> c = IndustryContext()
     >>> for k in range(40):
-    ...     c.register(None, "retail")
+    ...     c.register(None, "retail", day=2)
     >>> c.count("retail", "si_late", 3)
     >>> c.rates("retail", 3), c.rates("retail", 4)[0]
     ((0.0, 0.0), 0.025)
     """
 
     firms: Counter[str] = field(default_factory=Counter)
+    """firms per industry registered before the days still in ``joined``"""
+    joined: dict[str, dict[int, int]] = field(default_factory=dict)
+    """industry → day → firms that joined (or left, negative) on that day, until :meth:`prune` folds it in"""
     daily: dict[str, dict[int, list[int]]] = field(default_factory=dict)
 
-    def register(self, old: str | None, new: str | None) -> None:
-        """A firm's industry as the registry says (``old`` is what it was, None for a new firm)."""
+    def register(self, old: str | None, new: str | None, day: int) -> None:
+        """A firm's industry as the registry says on ``day`` (``old`` is what it was, None for a new firm)."""
         if old == new:
             return
-        if old is not None:
-            self.firms[old] -= 1
-        if new is not None:
-            self.firms[new] += 1
+        for key, change in ((old, -1), (new, 1)):
+            if key is not None:
+                days = self.joined.setdefault(key, {})
+                days[day] = days.get(day, 0) + change
+
+    def n_firms(self, industry: str | None, day: int) -> int:
+        """Firms of the industry registered before ``day``."""
+        key = industry or ""
+        return self.firms.get(key, 0) + sum(n for d, n in self.joined.get(key, {}).items() if d < day)
 
     def count(self, industry: str | None, kind: str, day: int) -> None:
         if industry is None or kind not in ("si_late", "util_late"):
             return
         days = self.daily.setdefault(industry, {})
         days.setdefault(day, [0, 0])[0 if kind == "si_late" else 1] += 1
-        for old in [d for d in days if d < day - CONTEXT_DAYS]:
-            del days[old]
+
+    def prune(self, latest_day: int) -> None:
+        """Forget days no instant from ``latest_day`` on can read, and fold in the firms that joined before it.
+        Called after a batch, not per report: a catch-up batch spans months, and pruning at its last report
+        would take from its first instants the days they read (issue #19: a worker catching up after a
+        restart raised other episodes)."""
+        for days in self.daily.values():
+            for old in [d for d in days if d < latest_day - CONTEXT_DAYS]:
+                del days[old]
+        for key, days in self.joined.items():
+            for d in [d for d in days if d < latest_day]:
+                self.firms[key] += days.pop(d)
 
     def rates(self, industry: str | None, day: int) -> tuple[float, float]:
         """Decayed late reports per firm of the industry over the days before ``day`` (SI, utilities)."""
-        n = self.firms.get(industry or "", 0)
+        n = self.n_firms(industry, day)
         days = self.daily.get(industry or "")
         if n < CONTEXT_MIN_FIRMS or not days:
             return 0.0, 0.0
@@ -302,15 +321,6 @@ class IndustryContext:
             for day, kind, k in d.get("late", ()):
                 c.daily.setdefault(k, {}).setdefault(int(day), [0, 0])[0 if kind == "si_late" else 1] += 1
         return c
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"firms": dict(self.firms), "daily": {k: {str(d): v for d, v in days.items()}
-                                                     for k, days in self.daily.items()}}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "IndustryContext":
-        return cls(Counter(d.get("firms", {})), {k: {int(day): list(v) for day, v in days.items()}
-                                                  for k, days in d.get("daily", {}).items()})
 
 
 def industry_key(area_code: str | None, industry: str | None) -> str | None:

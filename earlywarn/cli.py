@@ -75,7 +75,11 @@ def worker() -> None:
     ensure_topics(bootstrap, all_topics(), partitions=settings.topic_partitions, security=settings.kafka_security())
     if settings.metrics_port:
         from prometheus_client import start_http_server
-        start_http_server(settings.metrics_port, addr="127.0.0.1")
+        try:
+            start_http_server(settings.metrics_port, addr="127.0.0.1")
+        except OSError as exc:  # metrics are not worth the stream: run on, and Prometheus sees the target down
+            typer.echo(f"error: worker metrics not served: port {settings.metrics_port} on 127.0.0.1: {exc.strerror}; "
+                       "set EW_METRICS_PORT to a free port (0 = off)", err=True)
     pipeline = _user_errors(create_app, settings, bootstrap)  # a bad rule file: one line naming file and place
     worker = Worker(pipeline.app, loglevel=settings.log_level, quiet=True)
     # Faust's terminal spinner sets the root logger to DEBUG so that it can spin on every record:

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from earlywarn import demo_feed
+from earlywarn.prometheus import Prometheus, PrometheusMissing, binary, rule_files, scrape_config
 from earlywarn.settings import Settings
 from earlywarn.stack import Stack, StackError
+from streams.broker import free_port, port_free
 from streams.topics import ALERTS, DEAD_LETTER
 
 
@@ -77,6 +79,32 @@ def _api_count(stack: Stack) -> int | str:
         return f"unavailable ({type(exc).__name__})"
 
 
+def start_prometheus(stack: Stack, settings: Settings) -> Prometheus | None:
+    """Debian's Prometheus scraping the stack with the pipeline's rules, if installed; else say how to get it."""
+    try:
+        binary("prometheus")
+    except PrometheusMissing as exc:
+        print(f"  metrics  {stack.worker_metrics_url} (worker), {stack.api_url}/metrics (API, with the token); "
+              f"no Prometheus: {exc}")
+        return None
+    token_file = stack.workdir / "prometheus" / "api-token"
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    token_file.write_text(stack.token)
+    token_file.chmod(0o600)
+    port = settings.prometheus_port if settings.prometheus_port and port_free(settings.prometheus_port) else free_port()
+    prometheus = Prometheus(stack.workdir / "prometheus",
+                            scrape_config(stack.worker_metrics_url, stack.api_url, token_file, rule_files()), port)
+    try:
+        prometheus.start()
+    except RuntimeError as exc:  # the demo runs on without it
+        print(f"  metrics  Prometheus did not start: {exc}")
+        return None
+    stack.on_close(prometheus.stop)
+    print(f"  metrics  Prometheus {prometheus.url} (alerts: {prometheus.url}/alerts) scraping "
+          f"{stack.worker_metrics_url} and {stack.api_url}/metrics")
+    return prometheus
+
+
 def run_demo(settings: Settings, for_seconds: float | None, enterprises: int, months: int) -> int:
     workdir = Path(settings.data_dir) / "demo"
     shutil.rmtree(workdir, ignore_errors=True)
@@ -89,6 +117,7 @@ def run_demo(settings: Settings, for_seconds: float | None, enterprises: int, mo
             print(f"  token    {stack.token}")
             print(f"  try      curl -H 'Authorization: Bearer {stack.token}' '{stack.api_url}/alerts?limit=5'")
             print(f"  logs     {workdir}/(broker|worker|api).log", flush=True)
+            start_prometheus(stack, settings)
             kafka_options = settings.kafka_security().kafka_python_options()
             threads = [threading.Thread(target=_watch, args=(stack.bootstrap, tally, stop, kafka_options), daemon=True),
                        threading.Thread(target=_feed, args=(stack.bootstrap, tally, stop, enterprises, months,

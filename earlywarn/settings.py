@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     stream_max_seconds: float = Field(
         default=900.0, gt=0, description="a live feed connection ends after this long; the client reconnects with "
         "Last-Event-ID and misses nothing (and a token revoked meanwhile is refused)")
+    notify_drain_seconds: float = Field(
+        default=5.0, gt=0, description="how often the API delivers pending notifications from its outbox")
+    notify_retry_seconds: float = Field(
+        default=30.0, gt=0, description="first retry delay of a failed notification; doubles up to an hour")
+    notify_max_attempts: int = Field(default=10, ge=1, le=100, description="attempts before a notification is "
+                                     "given up (logged as gave_up)")
     align_max_wait: float = Field(
         default=10.0, gt=0, description="seconds an event may wait for a lagging partition before it is scored anyway")
     align_idle: float = Field(
@@ -76,7 +82,11 @@ class Settings(BaseSettings):
     sink_max_lag: int = Field(
         default=10_000, ge=0, description="/healthz answers 503 while the alert sink is more than this many "
         "alerts behind on ew.alerts")
-    metrics_port: int = Field(default=0, ge=0, le=65535, description="worker /metrics port; 0 = off")
+    metrics_port: int = Field(default=9108, ge=0, le=65535,
+                              description="worker Prometheus /metrics port on 127.0.0.1; 0 = off (the API serves "
+                              "its own /metrics on EW_API_PORT)")
+    prometheus_port: int = Field(default=9090, ge=0, le=65535,
+                                 description="port the demo's Prometheus listens on (a free one if taken)")
     log_level: str = Field(default="warn", pattern="^(crit|error|warn|info|debug)$")
 
     @field_validator("database_url")

@@ -11,6 +11,7 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,8 @@ class Stack:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     bootstrap: str = ""
     api_url: str = ""
+    worker_metrics_url: str = ""
+    """the worker's Prometheus /metrics (kept across restarts, so a scrape target stays put)"""
     _exit: ExitStack = field(default_factory=ExitStack)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
@@ -83,7 +86,12 @@ class Stack:
             proc.wait()
 
     def start_worker(self) -> None:
-        self._spawn("worker", "worker", env=self.env())
+        if not self.worker_metrics_url:
+            wanted = self.settings.metrics_port
+            port = wanted if wanted and port_free(wanted) else free_port()
+            self.worker_metrics_url = f"http://127.0.0.1:{port}/metrics"
+        port = self.worker_metrics_url.rsplit(":", 1)[1].split("/")[0]
+        self._spawn("worker", "worker", env=self.env() | {"EW_METRICS_PORT": port})
 
     def start_api(self, timeout: float = 60.0) -> None:
         port = self.settings.api_port if self.settings.api_port and port_free(self.settings.api_port) else free_port()
@@ -101,6 +109,10 @@ class Stack:
                 pass
             time.sleep(0.3)
         raise StackError(f"API did not answer /healthz within {timeout}s; see {self.workdir / 'api.log'}")
+
+    def on_close(self, stop: Callable[[], None]) -> None:
+        """Run ``stop`` when the stack closes (before the processes started earlier are stopped)."""
+        self._exit.callback(stop)
 
     def check_alive(self) -> None:
         for name, proc in self.procs.items():

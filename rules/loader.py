@@ -45,6 +45,8 @@ class RuleWatcher:
         self.rules = load_rules(self.path)
         self._mtime = self._stat()
         self.last_error: str | None = None
+        self.failures = 0
+        """changed files refused so far (the worker exports it as a counter)"""
 
     def _stat(self) -> float | None:
         try:
@@ -62,6 +64,7 @@ class RuleWatcher:
             new = load_rules(self.path)
         except RuleFileError as exc:
             self.last_error = str(exc)
+            self.failures += 1
             log.error("rule file refused, keeping version %s in force: %s", self.rules.version, exc)
             return False
         self.last_error = None

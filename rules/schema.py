@@ -151,6 +151,29 @@ class AlertList(_Strict):
         return None if self.calibration is None else self.calibration.knots()
 
 
+class UnitChannels(_Strict):
+    """How one unit (an area code: grid, community, street or district) is told of its new and escalated cases.
+
+    The webhook's HMAC secret is never in the file: ``secret_env`` names the
+    environment variable that holds it.
+    """
+
+    webhook: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=500)
+    secret_env: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]{0,63}$",
+                                   description="environment variable holding this unit's HMAC-SHA256 secret")
+    sms: list[str] = Field(default_factory=list, max_length=20,
+                           description="phone numbers, E.164 (+8613…)")
+
+    @model_validator(mode="after")
+    def _signed(self) -> "UnitChannels":
+        if self.webhook and not self.secret_env:
+            raise ValueError("a webhook needs secret_env (the variable that holds its signing secret)")
+        for phone in self.sms:
+            if not (phone.startswith("+") and phone[1:].isdigit() and 8 <= len(phone) <= 16):
+                raise ValueError(f"sms number {phone!r} is not E.164 (+ and 7-15 digits)")
+        return self
+
+
 class RuleFile(_Strict):
     version: str = Field(min_length=1, max_length=64)
     description: str = ""
@@ -162,6 +185,13 @@ class RuleFile(_Strict):
         Field(default_factory=dict, description="alert kind → colour → the lowest unit level that handles it; "
               "unnamed: blue to the grid, yellow to the street, red to the district (DESIGN §2)"))
     horizon_days: int = Field(default=90, gt=0)
+    notify: dict[Annotated[str, Field(pattern=r"^\d{6}(\d{3}){0,3}$")], UnitChannels] = Field(
+        default_factory=dict, description="unit area code → its channels; a case goes to the nearest unit at or "
+        "above its handling unit that has one")
+    credit_waiting_days: float = Field(default=365.0, ge=0, le=3650, description="days an enterprise stays on the "
+                                       "wage-arrears record after repaying")
+    spot_check_share: float = Field(default=0.01, ge=0, le=1, description="share of unflagged enterprises drawn "
+                                    "each month for a random verification")
 
     @model_validator(mode="after")
     def _consistent(self) -> "RuleFile":

@@ -27,18 +27,20 @@ Parts = Mapping[str, Persistent]
 """part name → its tracker"""
 
 
+def changes(parts: Parts) -> dict[str, Any]:
+    """What each part changed since it was last asked, by table key (None deletes)."""
+    return {f"{name}:{key}": value for name, part in parts.items() for key, value in part.changes().items()}
+
+
 def save(table: MutableMapping[str, Any], parts: Parts) -> int:
     """Write what each part changed since the last save; how many keys were written."""
-    n = 0
-    for name, part in parts.items():
-        for key, value in part.changes().items():
-            k = f"{name}:{key}"
-            if value is None:
-                table.pop(k, None)
-            else:
-                table[k] = value
-            n += 1
-    return n
+    writes = changes(parts)
+    for k, value in writes.items():
+        if value is None:
+            table.pop(k, None)
+        else:
+            table[k] = value
+    return len(writes)
 
 
 def restore(items: Mapping[str, Any], parts: Parts) -> int:

@@ -78,7 +78,7 @@ def stack(tmp_path_factory):
     # Logs are replayed hundreds of thousands of times faster than sources send: a record in flight for 0.2 s
     # is then a simulated day, so the worker waits a second for in-flight records (EW_ALIGN_IDLE, live 0.2 s).
     settings = Settings(kafka_broker=os.environ.get("EW_KAFKA_BROKER") or None, data_dir=workdir,
-                        batch_within=0.2, api_port=0, align_idle=1.0)
+                        batch_within=0.2, api_port=0, metrics_port=0, align_idle=1.0)  # 0: free ports
     with Stack(settings, workdir) as s:
         yield s
 
@@ -96,3 +96,31 @@ def worker(stack):
 @pytest.fixture(scope="session")
 def api(stack):
     return stack
+
+
+@pytest.fixture
+def prometheus_for(tmp_path):
+    """Start Debian's Prometheus on loopback scraping a stack every second with the given rule files.
+
+    Fails (does not skip) when the binary is missing: CI installs it (.ci/run), and the message says how.
+    """
+    from earlywarn.prometheus import Prometheus, PrometheusMissing, binary, scrape_config
+    from streams.broker import free_port
+
+    try:
+        binary("prometheus")
+    except PrometheusMissing as exc:
+        pytest.fail(str(exc))
+    started = []
+
+    def start(stack, rules: list[Path]) -> "Prometheus":
+        token_file = tmp_path / "api-token"
+        token_file.write_text(stack.token)
+        config = scrape_config(stack.worker_metrics_url, stack.api_url, token_file, rules, interval="1s")
+        prometheus = Prometheus(tmp_path / "prometheus", config, free_port(), retention="1d")
+        started.append(prometheus)
+        return prometheus.start()
+
+    yield start
+    for prometheus in started:
+        prometheus.stop()

@@ -25,6 +25,9 @@ class Fault:
     """seconds after the replay starts"""
     action: Callable[[Stack], None]
     name: str
+    after_events: int = 0
+    """and not before the worker has committed this many source records: a kill at a fixed second could land
+    before a slow-starting worker had decided anything, and test nothing"""
 
 
 @dataclass
@@ -49,6 +52,21 @@ def dead_letters(bootstrap: str) -> dict[str, dict]:
     out = {m.key.decode(errors="replace"): json.loads(m.value) for m in consumer if m.key}
     consumer.close()
     return out
+
+
+def committed(bootstrap: str, group: str, partitions: int) -> int:
+    """Source records the worker's consumer group has committed, over all source partitions."""
+    from kafka import KafkaAdminClient, TopicPartition
+
+    from streams.topics import SOURCE_TOPICS
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        wanted = [TopicPartition(t, p) for t in SOURCE_TOPICS for p in range(partitions)]
+        offsets = admin.list_group_offsets({group: wanted}).get(group, {})  # Tansu lists none unless asked
+    finally:
+        admin.close()
+    return sum(max(meta.offset, 0) for meta in offsets.values())
 
 
 def kill(stack: Stack, name: str, start: Callable[[], None], down: float = 2.0) -> None:
@@ -99,6 +117,10 @@ def run(lines: list[str], workdir: Path, speed: float, faults: list[Fault] = (),
         def cue() -> None:
             for f in sorted(faults, key=lambda f: f.at):
                 time.sleep(max(0.0, t0 + f.at - time.monotonic()))
+                give_up = time.monotonic() + 120
+                while (f.after_events and time.monotonic() < give_up
+                       and committed(stack.bootstrap, settings.app_id, settings.topic_partitions) < f.after_events):
+                    time.sleep(0.3)
                 f.action(stack)
                 result.done.append(f.name)
 

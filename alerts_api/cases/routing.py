@@ -23,13 +23,20 @@ class Policy:
     route: dict[str, dict[str, str]] = field(default_factory=dict)
     """kind → colour → unit level; a kind not named uses DEFAULT_ROUTE"""
     deadline_days: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DEADLINE_DAYS))
+    channels: dict[str, object] = field(default_factory=dict)
+    """unit area code → rules.schema.UnitChannels (who is told of new and escalated cases)"""
+    credit_waiting_days: float = 365.0
+    spot_check_share: float = 0.01
 
     @classmethod
     def from_rules(cls, rules: object) -> "Policy":
         d = getattr(rules, "deadlines_days", None)
         days = {c: float(getattr(d, c)) for c in DEFAULT_DEADLINE_DAYS} if d is not None else DEFAULT_DEADLINE_DAYS
         routing = getattr(rules, "routing", None) or {}
-        return cls(route={k: dict(v) for k, v in routing.items()}, deadline_days=days)
+        return cls(route={k: dict(v) for k, v in routing.items()}, deadline_days=days,
+                   channels=dict(getattr(rules, "notify", None) or {}),
+                   credit_waiting_days=float(getattr(rules, "credit_waiting_days", 365.0)),
+                   spot_check_share=float(getattr(rules, "spot_check_share", 0.01)))
 
     def unit_level(self, kind: str, colour: str) -> str:
         """The lowest level that handles ``kind`` at ``colour``."""

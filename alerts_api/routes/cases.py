@@ -56,9 +56,14 @@ def case_out(case, caller: Caller) -> CaseOut:
 
 
 def _detail(session: Session, case, caller: Caller) -> CaseDetail:
+    beneath = []
+    if case.kind == "group_incident" and case.area_code:  # inhibition: the wage-arrears cases its gathering stands over
+        beneath = store.list_cases(session, area_scope=case.area_code, kind="wage_arrears", open_only=True,
+                                   limit=200, kinds=caller.kinds)[1]
     data = {**CaseOut.model_validate(case).model_dump(), "outcome_note": case.outcome_note,
             "allowed_actions": allowed(case.state) if caller.role.moves_cases else [],
-            "timeline": [CaseEventOut.model_validate(e).model_dump() for e in store.timeline(session, case)]}
+            "timeline": [CaseEventOut.model_validate(e).model_dump() for e in store.timeline(session, case)],
+            "beneath": [CaseOut.model_validate(c).model_dump() for c in beneath]}
     return CaseDetail.model_validate(data if caller.role.personal else redact(data))
 
 

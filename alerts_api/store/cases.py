@@ -21,8 +21,9 @@ from alerts_api.cases.routing import Policy, lowest_for, one_up, unit_area
 from alerts_api.schemas import AlertIn
 from alerts_api.store.alerts import scoped
 from alerts_api.store.models import AuditEntry, Case, CaseEvent
+from alerts_api.store.outbox import enqueue_case
 
-PREFIX = {"wage_arrears": "WA", "complaint_surge": "CS", "group_incident": "GI"}
+PREFIX = {"wage_arrears": "WA", "complaint_surge": "CS", "group_incident": "GI", "spot_check": "SC"}
 QUERY_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 """no 0/O, 1/I: read out over the phone"""
 NOT_YET_VERIFIED = frozenset({"new", "dispatched", "acknowledged"})
@@ -42,12 +43,25 @@ def _event(session: Session, case: Case, at: datetime, actor: str, action: str, 
                            detail=json.dumps(detail, default=str)[:2000]))
 
 
+record_event = _event
+"""a case step on the timeline and in the audit log, for the stores beside this one (silences, credit)"""
+
+
 def open_case_for(session: Session, kind: str, subject_id: str) -> Case | None:
     return session.execute(select(Case).where(Case.open_key == f"{kind}|{subject_id}")).scalar_one_or_none()
 
 
 def on_alert(session: Session, alert: AlertIn, now: datetime, policy: Policy, actor: str = "alert-sink") -> Case | None:
-    """Open a case for a new alert, or add the alert to the subject's open case (raising its level)."""
+    """Open a case for a new alert, or add the alert to the subject's open case (raising its level).
+
+    A new case and a raised one are queued for their unit in the outbox; an
+    enterprise under a silence gets the alert on its silenced case only.
+    """
+    from alerts_api.store import silences  # silences build on this module
+
+    silence = silences.active_for(session, alert.subject_id, now)
+    if silence is not None:
+        return silences.absorb(session, silence, alert, now, actor)
     case = open_case_for(session, alert.kind, alert.subject_id)
     facts = {"alert_id": alert.alert_id, "level": alert.level, "episode_start": alert.episode_start.isoformat(),
              "list": alert.alert_list, "rules_version": alert.rules_version}
@@ -70,6 +84,7 @@ def on_alert(session: Session, alert: AlertIn, now: datetime, policy: Policy, ac
         case.case_code = f"{PREFIX.get(alert.kind, 'EW')}-{case.id:07d}"
         _event(session, case, now, actor, "opened", unit_level=case.unit_level, unit_area=case.unit_area,
                deadline=case.deadline.isoformat(), **facts)
+        enqueue_case(session, case, "case.opened", now, policy, alert_id=alert.alert_id)
         return case
     _event(session, case, now, actor, "alert", **facts)
     if alert.level_rank > case.level_rank:
@@ -79,6 +94,7 @@ def on_alert(session: Session, alert: AlertIn, now: datetime, policy: Policy, ac
         case.deadline = min(_aware(case.deadline), policy.deadline(alert.level, now))
         _event(session, case, now, actor, "level_raised", level=alert.level, unit_level=level,
                deadline=case.deadline.isoformat())
+        enqueue_case(session, case, "case.level_raised", now, policy, alert_id=alert.alert_id)
     case.alert_id, case.rules_version, case.updated_at = alert.alert_id, alert.rules_version, now
     return case
 
@@ -113,6 +129,9 @@ def transition(session: Session, case: Case, action: str, actor: str, now: datet
         case.open_key, case.closed_at = None, now
     case.updated_at = now
     _event(session, case, now, actor, action, **detail)
+    if new_state == "verified" and case.outcome == "arrears_confirmed":
+        from alerts_api.store.credit import put_on_record  # the credit record builds on this module
+        put_on_record(session, case, now, actor)
     return case
 
 
@@ -131,6 +150,7 @@ def escalate_overdue(session: Session, now: datetime, policy: Policy, actor: str
         case.updated_at = now
         _event(session, case, now, actor, "escalated", missed=missed.isoformat(), from_unit=was,
                to_unit=case.unit_level, unit_area=case.unit_area, deadline=case.deadline.isoformat())
+        enqueue_case(session, case, "case.escalated", now, policy, missed=missed.isoformat(), from_unit=was)
     return list(due)
 
 

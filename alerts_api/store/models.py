@@ -124,3 +124,100 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Silence(Base):
+    """An enterprise muted for N days after a ``no_risk`` verification (issue #20).
+
+    While it lasts, its alerts go on the case timeline only; ``latest_*`` keeps
+    the newest of them so that the end of the silence restores and announces
+    the real state (Alertmanager never sends a silenced alert's resolution).
+    """
+
+    __tablename__ = "silences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject_id: Mapped[str] = mapped_column(String(64), index=True)
+    area_code: Mapped[str] = mapped_column(String(15), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """set when the end was processed (expiry or lifted early); NULL = active or due"""
+    muted: Mapped[int] = mapped_column(Integer, default=0)
+    latest_alert: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    """the newest alert that arrived while silenced (as the sink read it)"""
+
+
+class Outbox(Base):
+    """A message to deliver, written in the transaction of the change it announces; drained by the API."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    """webhook, sms or kafka"""
+    target: Mapped[str] = mapped_column(String(200))
+    """the unit's area code (webhook, sms) or the topic (kafka)"""
+    case_code: Mapped[str] = mapped_column(String(24), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    """pending, delivered or gave_up"""
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Delivery(Base):
+    """The delivery log: every attempt to deliver an outbox message, and how it went."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    case_code: Mapped[str] = mapped_column(String(24), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str] = mapped_column(String(200))
+    attempt: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    """delivered, failed (retried later) or gave_up"""
+    error: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CreditEntry(Base):
+    """An enterprise on the wage-arrears record after a case verified ``arrears_confirmed``."""
+
+    __tablename__ = "credit_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject_id: Mapped[str] = mapped_column(String(64), index=True)
+    subject_name: Mapped[str] = mapped_column(String(200), default="")
+    area_code: Mapped[str] = mapped_column(String(15), index=True)
+    case_code: Mapped[str] = mapped_column(String(24), unique=True)
+    listed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    repaid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    remove_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+
+
+class SpotCheckDraw(Base):
+    """One month's random verification slice in one area: who drew it, with which seed, from how many."""
+
+    __tablename__ = "spot_check_draws"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    month: Mapped[str] = mapped_column(String(7))
+    area_code: Mapped[str] = mapped_column(String(15))
+    seed: Mapped[int] = mapped_column(Integer)
+    share: Mapped[float] = mapped_column(Float)
+    population: Mapped[int] = mapped_column(Integer)
+    drawn: Mapped[list] = mapped_column(JSON)
+    drawn_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ux_spot_check_month_area", "month", "area_code", unique=True),)

@@ -54,8 +54,8 @@ def send_poison(stack) -> None:
 
 
 def common_faults() -> list[Fault]:
-    return [Fault(2, send_poison, "poison"), Fault(5, kill_worker, "kill -9 worker"),
-            Fault(8, kill_api, "kill -9 api"), Fault(17, kill_worker, "kill -9 worker")]
+    return [Fault(2, send_poison, "poison"), Fault(5, kill_worker, "kill -9 worker", after_events=500),
+            Fault(8, kill_api, "kill -9 api"), Fault(17, kill_worker, "kill -9 worker", after_events=3000)]
 
 
 TOLERANCE = 0.01

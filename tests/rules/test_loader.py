@@ -95,12 +95,14 @@ def test_watcher_swaps_good_files_and_keeps_running_rules_on_bad_ones(tmp_path):
     path.write_text(_with(DEFAULT_RULES, lists__inspect_now__thresholds={"blue": 0.3, "yellow": 0.5, "red": 0.4}))
     assert watcher.poll() is False                                          # breaks the ordering
     assert watcher.rules.version == original and "thresholds" in watcher.last_error
+    assert watcher.failures == 1                                            # the worker's refused-reload counter
 
     time.sleep(0.01)
     path.write_text(_with(DEFAULT_RULES, version="v-next", lists__inspect_now__thresholds__red=0.97))
     assert watcher.poll() is True
     assert watcher.rules.version == "v-next" and watcher.rules.lists["inspect_now"].thresholds.red == 0.97
     assert watcher.last_error is None
+    assert watcher.failures == 1
 
 
 def test_the_rule_file_guide_names_every_field_and_signal():
