@@ -9,6 +9,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alerts_api.auth.roles import RoleName
+from alerts_api.outcome_schemas import CreditEntryOut
 from alerts_api.schemas import AlertOut, CaseOut, StoredText, _utc
 
 
@@ -89,8 +90,9 @@ class EnterpriseView(BaseModel):
     current: AlertOut = Field(description="the enterprise's latest alert: its score, level, list and reasons")
     score_history: list[ScorePoint] = Field(description="every score the store recorded for it, oldest first "
                                             "(the last 500)")
-    credit_record: list[dict] = Field(default_factory=list,
-                                      description="credit record entries (filled by the credit-record feature)")
+    credit_record: list[CreditEntryOut] = Field(
+        description="its wage-arrears record entries in the caller's area, listed and removed, newest first "
+        "(the last 100)")
     cases: list[CaseOut] = Field(description="its cases in the caller's area, newest first (the last 100)")
 
 

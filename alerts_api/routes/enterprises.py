@@ -2,7 +2,7 @@
 
 The score, its reasons and its history come from the alerts stored for the
 enterprise (the history from the audit log, which holds every score the store
-recorded); ``credit_record`` is filled by the credit-record feature. Only roles
+recorded); ``credit_record`` holds its wage-arrears record entries. Only roles
 with personal access (inspector, stability officer) may read it, and the read
 is audited, as are the cases it shows.
 """
@@ -19,7 +19,9 @@ from alerts_api.deps import Caller, get_session, personal_reader
 from alerts_api.routes.alerts import RESPONSES, only_query
 from alerts_api.schemas import AlertOut, CaseOut, Problem
 from alerts_api.store.alerts import scoped
+from alerts_api.outcome_schemas import CreditEntryOut
 from alerts_api.store.audit import record_reads
+from alerts_api.store.credit import list_entries
 from alerts_api.store.models import Alert, AuditEntry, Case
 from alerts_api.view_schemas import EnterpriseView, ScorePoint
 from earlywarn.identifiers import uscc_problem
@@ -51,7 +53,10 @@ def get_enterprise(request: Request, enterprise_id: str = Path(max_length=18, de
     session.commit()
     return EnterpriseView(enterprise_id=enterprise_id, name=current.subject_name, area_code=current.area_code,
                           current=AlertOut.model_validate(current),
-                          score_history=_history(session, [a.alert_id for a in alerts]), credit_record=[],
+                          score_history=_history(session, [a.alert_id for a in alerts]),
+                          credit_record=[CreditEntryOut.model_validate(e) for e in list_entries(
+                              session, area_scope=caller.area_scope, listed=None, subject_id=enterprise_id,
+                              limit=CASES)[1]],
                           cases=[CaseOut.model_validate(c) for c in cases])
 
 

@@ -193,3 +193,31 @@ def test_the_area_view_rolls_open_cases_up_one_level(world):
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["path", field]
     r = client.get("/areas/330110", params={"limit": 500}, headers=auth(d.tokens["district"]))
     assert r.status_code == 422 and r.json()["detail"][0]["input"] == "500"
+
+
+def test_statistics_credit_record_and_silences_follow_the_roles(world):
+    client, d = world
+    a, b, i = auth(d.tokens["officer-a"]), auth(d.tokens["officer-b"]), auth(d.tokens["insp-a"])
+    e, adm = auth(d.tokens["eng"]), auth(d.tokens["adm"])
+    code = d.cases["wa-a"]
+    for action, extra in (("dispatch", {}), ("acknowledge", {}),
+                          ("verify", {"outcome": "arrears_confirmed", "inspector": "Inspector Wang Li"})):
+        assert client.post(f"/cases/{code}/transitions", json={"action": action, **extra}, headers=i).status_code == 200
+    body = client.get(f"/enterprises/{ENT_A}", headers=i).json()
+    assert [(c["case_code"], c["subject_id"]) for c in body["credit_record"]] == [(code, ENT_A)]
+    assert client.get("/credit-record", headers=b).json()["total"] == 0          # another street's record
+    assert client.get("/credit-record", headers=a).json()["total"] == 1
+    for h in (e, adm):                                                              # names enterprises
+        assert client.get("/credit-record", headers=h).status_code == 403
+        assert client.get("/silences", headers=h).status_code == 403
+    r = client.get("/stats/effectiveness", params={"area": STREET_A}, headers=b)
+    assert r.status_code == 403 and STREET_A in r.json()["detail"]
+    mine = client.get("/stats/effectiveness", headers=b).json()
+    assert sum(g["cases"] for g in mine["groups"]) == 1                             # its one case, not street A's
+    r = client.get("/stats/effectiveness", params={"kind": "group_incident"}, headers=i)
+    assert r.status_code == 403 and "inspector" in r.json()["detail"]
+    assert client.get("/stats/effectiveness", headers=adm).status_code == 403
+    stats = client.get("/stats/effectiveness", params={"by": "area"}, headers=e)
+    assert stats.status_code == 200 and not any(p in stats.text for p in (*NAMES, *NAMES.values()))
+    r = client.post("/silences", json={"case_code": code, "days": 30, "reason": "x"}, headers=e)
+    assert r.status_code == 403
