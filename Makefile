@@ -14,9 +14,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	@tools/install-prometheus
 	$(BIN)/earlywarn demo $(ARGS)
 
 test: $(STAMP)
+	@tools/install-prometheus
 	$(BIN)/python -m pytest $(ARGS)
 
 bench: $(STAMP)

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
         default=0.2, ge=0, description="seconds a just-read partition may still bring an earlier event (in flight)")
     align_max_held: int = Field(
         default=200_000, ge=1, description="events held for event-time order at most; beyond, all are released")
+    batch_log: Path | None = Field(
+        default=None, description="append the event ids of every scored batch here (JSON lines): two runs that "
+        "decided differently can be replayed offline batch by batch to find where (tests/fault_run.py)")
     dedup_per_enterprise: int = Field(default=256, ge=8, description="recent event ids kept per enterprise")
     score_feed_min_change: float = Field(
         default=0.005, ge=0, le=1, description="publish an enterprise's score on ew.risk-scores only when it moved "

@@ -51,6 +51,7 @@ class Stack:
             "EW_LOG_LEVEL": self.settings.log_level,
             "EW_BATCH_WITHIN": str(self.settings.batch_within),
             "EW_ALIGN_IDLE": str(self.settings.align_idle),
+            **({"EW_BATCH_LOG": str(self.settings.batch_log)} if self.settings.batch_log else {}),
             **self.settings.kafka_env(),
         })
         return env

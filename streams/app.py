@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -136,6 +137,9 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         nonlocal tracked
         origins = {id(h.event): h.handle for h in ready}
         result = core.score([h.event for h in ready], states)
+        if settings.batch_log is not None:
+            with open(settings.batch_log, "a") as f:
+                f.write(json.dumps({"pid": os.getpid(), "events": [h.event.event_id for h in ready]}) + "\n")
         metrics.ENGINE_ERRORS.inc(result.reruns)
         metrics.DUPLICATES.inc(result.duplicates)
         for event, reason in result.failed:

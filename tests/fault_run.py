@@ -108,7 +108,7 @@ def run(lines: list[str], workdir: Path, speed: float, faults: list[Fault] = (),
     # The replay runs 432,000× faster than the sources would: a record in flight for 0.2 s is a day of their
     # time, so the worker waits a second for in-flight records (EW_ALIGN_IDLE) rather than the live 0.2 s.
     settings = Settings(data_dir=workdir, batch_within=0.2, api_port=0, align_idle=1.0,
-                        log_level=log_level)
+                        log_level=log_level, batch_log=workdir / "batches.jsonl")
     result = RunResult()
     with Stack(settings, workdir, database_url=database_url) as stack:
         url = read_url or database_url or f"sqlite:///{workdir / 'alerts.db'}"
