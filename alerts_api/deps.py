@@ -1,4 +1,4 @@
-"""Request dependencies: database session, the caller's area scope, and the caller's rate limit."""
+"""Request dependencies: database session, the caller (role and area scope), and the caller's rate limit."""
 from __future__ import annotations
 
 import hmac
@@ -10,7 +10,10 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-bearer = HTTPBearer(auto_error=False, description="API token (EW_API_TOKENS)")
+from alerts_api.auth.roles import ROLES, STATIC_TOKEN_ROLE, Role
+from alerts_api.store.users import owner_of
+
+bearer = HTTPBearer(auto_error=False, description="API token (`earlywarn users token`, or EW_API_TOKENS)")
 
 
 @dataclass(frozen=True)
@@ -18,10 +21,22 @@ class Caller:
     token: str
     area_scope: str | None
     """area-code prefix this caller may see; None = every area"""
+    role_name: str = STATIC_TOKEN_ROLE
+    user: str = ""
+    """the user's name; empty for an EW_API_TOKENS token"""
+
+    @property
+    def role(self) -> Role:
+        return ROLES[self.role_name]
+
+    @property
+    def kinds(self) -> frozenset[str] | None:
+        return self.role.kinds
 
     @property
     def token_hint(self) -> str:
-        return self.token[:4] + "…"
+        """Who, for the audit log: ``user:<name>`` (no user can pass for the sink or a job), or a static token's start."""
+        return f"user:{self.user}" if self.user else self.token[:4] + "…"
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -38,6 +53,10 @@ def current_caller(request: Request,
     for token, area in tokens.items():
         if hmac.compare_digest(token.encode(), creds.credentials.encode()):
             return Caller(token=token, area_scope=area)
+    with request.app.state.sessions() as session:   # looked up on every request: a revoke counts at once
+        owner = owner_of(session, creds.credentials)
+    if owner is not None:
+        return Caller(token=creds.credentials, area_scope=owner.area_scope, role_name=owner.role, user=owner.name)
     raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked token",
                         headers={"WWW-Authenticate": "Bearer"})
 
@@ -50,4 +69,35 @@ def rate_limited_caller(request: Request, caller: Caller = Depends(current_calle
                             f"rate limit: {request.app.state.rate_limiter.rate:g} requests a second per token; "
                             f"retry after {math.ceil(wait)} s",
                             headers={"Retry-After": str(math.ceil(wait))})
+    return caller
+
+
+def _forbidden(caller: Caller, what: str) -> HTTPException:
+    return HTTPException(status.HTTP_403_FORBIDDEN, f"role {caller.role_name} may not {what}")
+
+
+def case_reader(caller: Caller = Depends(rate_limited_caller)) -> Caller:
+    """A caller whose role reads alerts and cases (every role but admin)."""
+    if not caller.role.reads_cases:
+        raise _forbidden(caller, "read alerts or cases")
+    return caller
+
+
+def case_mover(caller: Caller = Depends(rate_limited_caller)) -> Caller:
+    """A caller whose role takes steps on cases (inspector, stability officer)."""
+    if not caller.role.moves_cases:
+        raise _forbidden(caller, "take steps on cases")
+    return caller
+
+
+def personal_reader(caller: Caller = Depends(rate_limited_caller)) -> Caller:
+    """A caller whose role sees enterprises by name and id (inspector, stability officer)."""
+    if not caller.role.personal:
+        raise _forbidden(caller, "read enterprise records")
+    return caller
+
+
+def admin(caller: Caller = Depends(rate_limited_caller)) -> Caller:
+    if not caller.role.admin:
+        raise _forbidden(caller, "manage users or read the audit log (admin only)")
     return caller

@@ -13,7 +13,8 @@ from alerts_api.cases.notify import KafkaPublisher
 from alerts_api.ratelimit import RateLimiter
 from alerts_api.cases.routing import Policy
 from alerts_api.metrics import RequestMetrics, store_registry
-from alerts_api.routes import alerts, cases, credit, health, metrics, silences, spot_checks, stats
+from alerts_api.routes import (alerts, areas, audit, cases, credit, enterprises, health, metrics, silences, spot_checks,
+                               stats, stream, users)
 from alerts_api.sink import AlertSink
 from alerts_api.store.alerts import utcnow
 from alerts_api.store import credit as credit_store
@@ -105,20 +106,28 @@ def create_app(settings: Settings | None = None, *, broker: str | None = None,
         engine.dispose()
 
     app = FastAPI(title="earlywarn alerts", version="0.1.0", lifespan=lifespan,
-                  description="Wage-arrears and group-incident alerts. Every route but /healthz needs a bearer token.")
+                  description="Wage-arrears and group-incident alerts and their cases. Every route but /healthz needs a bearer "
+                              "token; what it shows depends on its role and area (README: Users and roles).")
     app.state.sessions = session_factory(engine)
     app.state.clock = clock
     app.state.policy = policy
     app.state.settings = settings
     app.state.senders = Senders(policy)
     app.state.tokens = settings.tokens()
+    app.state.stream_poll_seconds = settings.stream_poll_seconds
+    app.state.stream_max_seconds = settings.stream_max_seconds
     app.state.rate_limiter = RateLimiter(settings.api_rate_per_second, settings.api_rate_burst)
     app.state.sink = AlertSink(broker, app.state.sessions, kafka_options=settings.kafka_security().aiokafka_options(),
                                stall_after=settings.sink_stall_seconds, max_lag=settings.sink_max_lag,
                                policy=policy) if broker else None
     app.include_router(health.router)
     app.include_router(alerts.router)
+    app.include_router(stream.router)   # before cases: /cases/stream is not a case code
     app.include_router(cases.router)
+    app.include_router(enterprises.router)
+    app.include_router(areas.router)
+    app.include_router(audit.router)
+    app.include_router(users.router)
     app.include_router(silences.router)
     app.include_router(credit.router)
     app.include_router(stats.router)

@@ -97,7 +97,8 @@ def api(sink: bool = typer.Option(True, help="also run the alert sink (needs EW_
 
     settings = _settings()
     if not settings.tokens():
-        typer.echo("warning: EW_API_TOKENS is empty: every route but /healthz will refuse", err=True)
+        typer.echo("warning: EW_API_TOKENS is empty: only users' tokens (`earlywarn users token NAME`) are "
+                   "accepted", err=True)
     broker_addr = _need_broker(settings) if sink else None
     uvicorn.run(create_app(settings, broker=broker_addr), host=settings.api_host, port=settings.api_port,
                 log_level="warning")
@@ -121,6 +122,15 @@ def _register_tools() -> None:
 
 
 _register_tools()
+
+
+def _register_users() -> None:
+    from earlywarn.users_cli import users_app
+
+    app.add_typer(users_app, name="users")
+
+
+_register_users()
 
 
 @app.command()

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(default=1, ge=1)
     case_deadline_check_seconds: float = Field(
         default=60.0, gt=0, description="how often the API escalates cases past their deadline")
+    stream_poll_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="how often GET /cases/stream looks for new case events")
+    stream_max_seconds: float = Field(
+        default=900.0, gt=0, description="a live feed connection ends after this long; the client reconnects with "
+        "Last-Event-ID and misses nothing (and a token revoked meanwhile is refused)")
     notify_drain_seconds: float = Field(
         default=5.0, gt=0, description="how often the API delivers pending notifications from its outbox")
     notify_retry_seconds: float = Field(

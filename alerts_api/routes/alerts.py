@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
-from alerts_api.deps import Caller, get_session, rate_limited_caller
+from alerts_api.auth.roles import redact
+from alerts_api.deps import Caller, case_reader, get_session
 from alerts_api.paging import MAX_LIMIT, MAX_OFFSET, CursorError, decode_cursor, encode_cursor
 from alerts_api.schemas import AlertOut, AlertPage, Problem
 from alerts_api.store import alerts as store
@@ -20,7 +21,8 @@ from alerts_api.store import alerts as store
 RESPONSES = {
     401: {"model": Problem, "description": "missing, unknown or revoked bearer token",
           "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}}},
-    403: {"model": Problem, "description": "the area asked for lies outside the token's area scope"},
+    403: {"model": Problem, "description": "the area asked for lies outside the caller's area scope, or the "
+          "caller's role may not use this route"},
     429: {"model": Problem, "description": "this token's rate limit (EW_API_RATE_PER_SECOND, EW_API_RATE_BURST)",
           "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}}},
 }
@@ -33,23 +35,25 @@ def _invalid(field: str, message: str) -> RequestValidationError:
 
 
 def only_query(*names: str):
-    """Refuse query parameters the route does not know: ``?areas=330110`` must not quietly mean every area."""
+    """Refuse query parameters the route does not know, and any given twice: ``?areas=330110`` must not quietly
+    mean every area, nor ``?subject=a&subject=b`` quietly mean b."""
     def check(request: Request) -> None:
         unknown = sorted(set(request.query_params) - set(names))
         if unknown:
             raise RequestValidationError([{"loc": ("query", name), "msg": "unknown query parameter",
                                            "type": "extra_forbidden"} for name in unknown])
-        repeated = sorted(k for k in set(request.query_params) if len(request.query_params.getlist(k)) > 1)
-        if repeated:  # ?kind=a&kind=b would quietly mean the last one
-            raise RequestValidationError([{"loc": ("query", name), "msg": "given more than once",
-                                           "type": "value_error"} for name in repeated])
+        twice = sorted(n for n in set(request.query_params) if len(request.query_params.getlist(n)) > 1)
+        if twice:
+            raise RequestValidationError([{"loc": ("query", name), "msg": "given more than once; give it once",
+                                           "type": "value_error", "input": request.query_params.getlist(name)}
+                                          for name in twice])
     return Depends(check)
 
 
 @router.get("", response_model=AlertPage,
             dependencies=[only_query("area", "level", "status", "kind", "limit", "offset", "cursor")])
 def list_alerts(
-    caller: Caller = Depends(rate_limited_caller),
+    caller: Caller = Depends(case_reader),
     session: Session = Depends(get_session),
     area: str | None = Query(None, pattern=r"^[0-9]{6}([0-9]{3}){0,3}$", description="area-code prefix"),
     level: Literal["blue", "yellow", "red", "closed"] | None = None,
@@ -78,8 +82,9 @@ def list_alerts(
         except CursorError as exc:
             raise _invalid("cursor", str(exc)) from None
     total, rows = store.list_alerts(session, area_scope=scope, area=area, level=level, status=status, kind=kind,
-                                    alert_list=alert_list, limit=limit + 1, offset=offset, after=after)
-    items = [AlertOut.model_validate(r) for r in rows[:limit]]
+                                    alert_list=alert_list, limit=limit + 1, offset=offset, after=after,
+                                    kinds=caller.kinds)
+    items = [alert_out(r, caller) for r in rows[:limit]]
     more = len(rows) > limit
     return AlertPage(total=total, items=items,
                      next_cursor=encode_cursor(items[-1].expected_harm, items[-1].alert_id) if more else None)
@@ -87,9 +92,15 @@ def list_alerts(
 
 @router.get("/{alert_id}", response_model=AlertOut, dependencies=[only_query()],
             responses={404: {"model": Problem, "description": "no such alert in the caller's area"}})
-def get_alert(alert_id: str = Path(max_length=64), caller: Caller = Depends(rate_limited_caller),
+def get_alert(alert_id: str = Path(max_length=64), caller: Caller = Depends(case_reader),
               session: Session = Depends(get_session)) -> AlertOut:
-    row = store.get_alert(session, alert_id, area_scope=caller.area_scope)
+    row = store.get_alert(session, alert_id, area_scope=caller.area_scope, kinds=caller.kinds)
     if row is None:
         raise HTTPException(404, f"no alert {alert_id!r} in your area")
-    return AlertOut.model_validate(row)
+    return alert_out(row, caller)
+
+
+def alert_out(row, caller: Caller) -> AlertOut:
+    """The alert as this caller may see it (no enterprise name or id for a role without personal access)."""
+    out = AlertOut.model_validate(row)
+    return out if caller.role.personal else AlertOut.model_validate(redact(out.model_dump(by_alias=True)))

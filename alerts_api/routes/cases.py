@@ -1,7 +1,9 @@
 """Case routes: a unit's list, one case with its timeline, and the steps people take on it.
 
-Scope: a token sees and moves only cases whose area lies under its scope
-(as for alerts). Every read of a case and every step is in the audit log.
+Scope: a caller sees and moves only cases whose area lies under its scope
+(as for alerts) and of the kinds its role handles (an inspector: wage
+arrears); an engineer reads them with personal fields blanked and moves none.
+Every read of a case (listed or opened) and every step is in the audit log.
 """
 from __future__ import annotations
 
@@ -12,12 +14,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from alerts_api.cases.lifecycle import IllegalTransition, allowed
-from alerts_api.deps import Caller, get_session, rate_limited_caller
+from alerts_api.auth.roles import redact
+from alerts_api.deps import Caller, case_mover, case_reader, get_session
 from alerts_api.paging import MAX_LIMIT, MAX_OFFSET
 from alerts_api.routes.alerts import RESPONSES, only_query
 from alerts_api.schemas import CaseDetail, CaseEventOut, CaseOut, CasePage, Conflict, Problem, TransitionIn, UnitLevel
 from alerts_api.store import cases as store
-from alerts_api.store.models import AuditEntry
+from alerts_api.store.audit import record_reads
 
 router = APIRouter(prefix="/cases", tags=["cases"], responses=RESPONSES)
 NOT_FOUND = {404: {"model": Problem, "description": "no such case in the caller's area"}}
@@ -26,7 +29,8 @@ NOT_FOUND = {404: {"model": Problem, "description": "no such case in the caller'
 @router.get("", response_model=CasePage,
             dependencies=[only_query("state", "kind", "unit_level", "overdue", "open", "limit", "offset")])
 def list_cases(
-    caller: Caller = Depends(rate_limited_caller),
+    request: Request,
+    caller: Caller = Depends(case_reader),
     session: Session = Depends(get_session),
     state: Literal["new", "dispatched", "acknowledged", "verified", "contested", "closed"] | None = None,
     kind: str | None = Query(None, max_length=32),
@@ -39,42 +43,49 @@ def list_cases(
     """Cases in the caller's area, the most serious first, then the nearest deadline."""
     total, rows = store.list_cases(session, area_scope=caller.area_scope, state=state, kind=kind,
                                    unit_level=unit_level, overdue=overdue, open_only=open_, limit=limit,
-                                   offset=offset)
-    return CasePage(total=total, items=[CaseOut.model_validate(r) for r in rows])
+                                   offset=offset, kinds=caller.kinds)
+    record_reads(session, request.app.state.clock(), caller.token_hint, "case.list", [r.case_code for r in rows])
+    session.commit()
+    return CasePage(total=total, items=[case_out(r, caller) for r in rows])
 
 
-def _detail(session: Session, case) -> CaseDetail:
+def case_out(case, caller: Caller) -> CaseOut:
+    """A case as this caller may see it (personal fields blanked for a role without personal access)."""
+    out = CaseOut.model_validate(case)
+    return out if caller.role.personal else CaseOut.model_validate(redact(out.model_dump()))
+
+
+def _detail(session: Session, case, caller: Caller) -> CaseDetail:
     beneath = []
     if case.kind == "group_incident" and case.area_code:  # inhibition: the wage-arrears cases its gathering stands over
         beneath = store.list_cases(session, area_scope=case.area_code, kind="wage_arrears", open_only=True,
-                                   limit=200)[1]
-    return CaseDetail.model_validate({
-        **CaseOut.model_validate(case).model_dump(), "outcome_note": case.outcome_note,
-        "allowed_actions": allowed(case.state),
-        "timeline": [CaseEventOut.model_validate(e) for e in store.timeline(session, case)],
-        "beneath": [CaseOut.model_validate(c) for c in beneath]})
+                                   limit=200, kinds=caller.kinds)[1]
+    data = {**CaseOut.model_validate(case).model_dump(), "outcome_note": case.outcome_note,
+            "allowed_actions": allowed(case.state) if caller.role.moves_cases else [],
+            "timeline": [CaseEventOut.model_validate(e).model_dump() for e in store.timeline(session, case)],
+            "beneath": [CaseOut.model_validate(c).model_dump() for c in beneath]}
+    return CaseDetail.model_validate(data if caller.role.personal else redact(data))
 
 
 @router.get("/{case_code}", response_model=CaseDetail, dependencies=[only_query()], responses=NOT_FOUND)
-def get_case(request: Request, case_code: str = Path(max_length=24), caller: Caller = Depends(rate_limited_caller),
+def get_case(request: Request, case_code: str = Path(max_length=24), caller: Caller = Depends(case_reader),
              session: Session = Depends(get_session)) -> CaseDetail:
     """One case with its timeline (every alert behind it and every step) and what may be done next."""
-    case = store.get_case(session, case_code, area_scope=caller.area_scope)
+    case = store.get_case(session, case_code, area_scope=caller.area_scope, kinds=caller.kinds)
     if case is None:
         raise HTTPException(404, f"no case {case_code!r} in your area")
-    session.add(AuditEntry(at=request.app.state.clock(), actor=caller.token_hint, action="case.read",
-                           alert_id=case.case_code, detail=""))
+    record_reads(session, request.app.state.clock(), caller.token_hint, "case.read", [case.case_code])
     session.commit()
-    return _detail(session, case)
+    return _detail(session, case, caller)
 
 
 @router.post("/{case_code}/transitions", response_model=CaseDetail, dependencies=[only_query()],
              responses={**NOT_FOUND, 409: {"model": Conflict, "description": "not allowed in the case's state"},
                         400: {"model": Problem, "description": "the body is not JSON"}})
 def move_case(request: Request, case_code: str = Path(max_length=24), step: TransitionIn = Body(...),
-              caller: Caller = Depends(rate_limited_caller), session: Session = Depends(get_session)):
+              caller: Caller = Depends(case_mover), session: Session = Depends(get_session)):
     """Take one step on a case (dispatch, acknowledge, verify with an outcome, contest, review, close)."""
-    case = store.get_case(session, case_code, area_scope=caller.area_scope)
+    case = store.get_case(session, case_code, area_scope=caller.area_scope, kinds=caller.kinds)
     if case is None:
         raise HTTPException(404, f"no case {case_code!r} in your area")
     try:
@@ -90,4 +101,4 @@ def move_case(request: Request, case_code: str = Path(max_length=24), step: Tran
         return JSONResponse(status_code=422, content={"detail": [
             {"loc": ["body", exc.field], "msg": str(exc), "type": "value_error", "input": None}]})
     session.commit()
-    return _detail(session, case)
+    return _detail(session, case, caller)

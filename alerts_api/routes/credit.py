@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from alerts_api.deps import Caller, get_session, rate_limited_caller
+from alerts_api.deps import Caller, case_mover, get_session, personal_reader
 from alerts_api.outcome_schemas import CreditEntryOut, CreditPage, RepaymentIn
 from alerts_api.paging import MAX_LIMIT, MAX_OFFSET
 from alerts_api.routes.alerts import RESPONSES, only_query
@@ -37,7 +37,7 @@ class CSVResponse(Response):
 
 @router.get("/credit-record", response_model=CreditPage,
             dependencies=[only_query("listed", "subject_id", "limit", "offset")])
-def list_credit_record(caller: Caller = Depends(rate_limited_caller), session: Session = Depends(get_session),
+def list_credit_record(caller: Caller = Depends(personal_reader), session: Session = Depends(get_session),
                        listed: bool = Listed, subject_id: str | None = Subject,
                        limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     """Enterprises on the wage-arrears record in the caller's area, newest first."""
@@ -49,7 +49,7 @@ def list_credit_record(caller: Caller = Depends(rate_limited_caller), session: S
 @router.get("/credit-record.csv", response_model=None, dependencies=[only_query("listed", "subject_id")],
             responses={200: {"description": f"the record as CSV (at most {MAX_EXPORT} rows), one line per entry",
                              "content": {"text/csv": {"schema": {"type": "string"}}}}})
-def export_credit_record(request: Request, caller: Caller = Depends(rate_limited_caller),
+def export_credit_record(request: Request, caller: Caller = Depends(personal_reader),
                          session: Session = Depends(get_session), listed: bool = Listed,
                          subject_id: str | None = Subject) -> CSVResponse:
     """The same entries as CSV for a spreadsheet (cells that a spreadsheet would run as a formula are quoted)."""
@@ -72,7 +72,7 @@ def export_credit_record(request: Request, caller: Caller = Depends(rate_limited
                         409: {"model": Problem, "description": "the repayment was recorded already"},
                         400: {"model": Problem, "description": "the body is not JSON"}})
 def record_repayment(request: Request, entry_id: int = Path(ge=1, le=2**31 - 1), body: RepaymentIn = Body(...),
-                     caller: Caller = Depends(rate_limited_caller), session: Session = Depends(get_session)):
+                     caller: Caller = Depends(case_mover), session: Session = Depends(get_session)):
     """The enterprise repaid its arrears: its entry comes off after the waiting period."""
     now = request.app.state.clock()
     if body.repaid_at > now:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Reques
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from alerts_api.deps import Caller, get_session, rate_limited_caller
+from alerts_api.deps import Caller, case_mover, get_session, personal_reader
 from alerts_api.outcome_schemas import SilenceIn, SilenceOut, SilencePage
 from alerts_api.paging import MAX_LIMIT, MAX_OFFSET
 from alerts_api.routes.alerts import RESPONSES, only_query
@@ -32,10 +32,10 @@ def _out(session: Session, silence: Silence) -> SilenceOut:
 
 @router.post("", status_code=201, response_model=SilenceOut, dependencies=[only_query()],
              responses={**NOT_FOUND, **CONFLICT, 400: {"model": Problem, "description": "the body is not JSON"}})
-def create_silence(request: Request, body: SilenceIn = Body(...), caller: Caller = Depends(rate_limited_caller),
+def create_silence(request: Request, body: SilenceIn = Body(...), caller: Caller = Depends(case_mover),
                    session: Session = Depends(get_session)):
     """Silence a case's enterprise for ``days``: its alerts go on the timeline and notify nobody until it ends."""
-    case = case_store.get_case(session, body.case_code, area_scope=caller.area_scope)
+    case = case_store.get_case(session, body.case_code, area_scope=caller.area_scope, kinds=caller.kinds)
     if case is None:
         raise HTTPException(404, f"no case {body.case_code!r} in your area")
     try:
@@ -48,7 +48,7 @@ def create_silence(request: Request, body: SilenceIn = Body(...), caller: Caller
 
 
 @router.get("", response_model=SilencePage, dependencies=[only_query("active", "limit", "offset")])
-def list_silences(caller: Caller = Depends(rate_limited_caller), session: Session = Depends(get_session),
+def list_silences(caller: Caller = Depends(personal_reader), session: Session = Depends(get_session),
                   active: bool = Query(True, description="only silences not yet ended"),
                   limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     """Silences in the caller's area, newest first."""
@@ -60,7 +60,7 @@ def list_silences(caller: Caller = Depends(rate_limited_caller), session: Sessio
 @router.delete("/{silence_id}", response_model=SilenceOut, dependencies=[only_query()],
                responses={**NOT_FOUND, **CONFLICT})
 def lift_silence(request: Request, silence_id: int = Path(ge=1, le=2**31 - 1),
-                 caller: Caller = Depends(rate_limited_caller), session: Session = Depends(get_session)):
+                 caller: Caller = Depends(case_mover), session: Session = Depends(get_session)):
     """End a silence now: the newest muted alert is applied and the unit told the real state."""
     silence = store.get(session, silence_id, area_scope=caller.area_scope)
     if silence is None:

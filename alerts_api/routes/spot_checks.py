@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from alerts_api.deps import Caller, get_session, rate_limited_caller
+from alerts_api.deps import Caller, case_mover, case_reader, get_session
 from alerts_api.outcome_schemas import MAX_SEED, SpotDrawIn, SpotDrawOut, SpotDrawPage
 from alerts_api.paging import MAX_LIMIT, MAX_OFFSET
 from alerts_api.routes.alerts import RESPONSES, only_query
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/spot-checks", tags=["spot checks"], responses=RESPON
 @router.post("/draws", status_code=201, response_model=SpotDrawOut, dependencies=[only_query()],
              responses={409: {"model": Problem, "description": "this month's slice for this area exists"},
                         400: {"model": Problem, "description": "the body is not JSON"}})
-def draw(request: Request, body: SpotDrawIn = Body(...), caller: Caller = Depends(rate_limited_caller),
+def draw(request: Request, body: SpotDrawIn = Body(...), caller: Caller = Depends(case_mover),
          session: Session = Depends(get_session)):
     """Draw the month's share (rule file ``spot_check_share``) of unflagged enterprises and open spot_check cases."""
     scope = caller.area_scope
@@ -43,7 +43,7 @@ def draw(request: Request, body: SpotDrawIn = Body(...), caller: Caller = Depend
 
 
 @router.get("/draws", response_model=SpotDrawPage, dependencies=[only_query("limit", "offset")])
-def list_draws(caller: Caller = Depends(rate_limited_caller), session: Session = Depends(get_session),
+def list_draws(caller: Caller = Depends(case_reader), session: Session = Depends(get_session),
                limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     """Past draws in the caller's area, newest month first, with their seed and population."""
     total, rows = store.draws(session, area_scope=caller.area_scope, limit=limit, offset=offset)

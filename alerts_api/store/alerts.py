@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import datetime, timezone
 
 from sqlalchemy import and_, func, or_, select
@@ -42,24 +43,27 @@ def upsert_alert(session: Session, alert: AlertIn, actor: str, now: datetime) ->
     return changed
 
 
-def scoped(stmt, area_column, area_scope: str | None):
-    """Rows whose area lies under ``area_scope`` (None: all), for alerts and cases alike.
+def scoped(stmt, area_column, area_scope: str | None, kind_column=None, kinds: Collection[str] | None = None):
+    """Rows whose area lies under ``area_scope`` (None: all) and, given ``kinds``, of those kinds only (a role's
+    kinds: an inspector sees wage arrears only), for alerts and cases alike.
 
     autoescape: '_' and '%' in a prefix are characters, never LIKE wildcards (issue #19: '33011_' spanned counties).
     """
+    if kinds is not None:
+        stmt = stmt.where(kind_column.in_(sorted(kinds)))
     return stmt.where(area_column.startswith(area_scope, autoescape=True)) if area_scope else stmt
 
 
 def list_alerts(session: Session, *, area_scope: str | None, area: str | None = None, level: str | None = None,
                 status: str | None = None, kind: str | None = None, alert_list: str | None = None,
-                limit: int = 50,
-                offset: int = 0, after: tuple[float, str] | None = None) -> tuple[int, list[Alert]]:
+                limit: int = 50, offset: int = 0, after: tuple[float, str] | None = None,
+                kinds: Collection[str] | None = None) -> tuple[int, list[Alert]]:
     """Alerts in scope, most expected harm first (how an inspector's list is ranked).
 
     ``after`` (expected harm, alert id) starts the page after that alert in
     the ranking: keyset paging, as deep as needed at the cost of one page.
     """
-    stmt = scoped(select(Alert), Alert.area_code, area_scope)
+    stmt = scoped(select(Alert), Alert.area_code, area_scope, Alert.kind, kinds)
     if area:
         stmt = stmt.where(Alert.area_code.startswith(area, autoescape=True))
     if level:
@@ -80,9 +84,10 @@ def list_alerts(session: Session, *, area_scope: str | None, area: str | None = 
     return total, list(rows)
 
 
-def get_alert(session: Session, alert_id: str, *, area_scope: str | None) -> Alert | None:
+def get_alert(session: Session, alert_id: str, *, area_scope: str | None,
+              kinds: Collection[str] | None = None) -> Alert | None:
     return session.execute(scoped(select(Alert).where(Alert.alert_id == alert_id), Alert.area_code,
-                                  area_scope)).scalar_one_or_none()
+                                  area_scope, Alert.kind, kinds)).scalar_one_or_none()
 
 
 def count_alerts(session: Session) -> int:

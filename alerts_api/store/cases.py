@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Collection
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select
@@ -155,9 +156,9 @@ def escalate_overdue(session: Session, now: datetime, policy: Policy, actor: str
 
 def list_cases(session: Session, *, area_scope: str | None, state: str | None = None, kind: str | None = None,
                unit_level: str | None = None, overdue: bool | None = None, open_only: bool = False,
-               limit: int = 50, offset: int = 0) -> tuple[int, list[Case]]:
+               limit: int = 50, offset: int = 0, kinds: Collection[str] | None = None) -> tuple[int, list[Case]]:
     """Cases in scope, the most serious and the most overdue first."""
-    stmt = scoped(select(Case), Case.area_code, area_scope)
+    stmt = scoped(select(Case), Case.area_code, area_scope, Case.kind, kinds)
     if state:
         stmt = stmt.where(Case.state == state)
     if kind:
@@ -174,9 +175,10 @@ def list_cases(session: Session, *, area_scope: str | None, state: str | None = 
     return total, list(rows)
 
 
-def get_case(session: Session, case_code: str, *, area_scope: str | None) -> Case | None:
+def get_case(session: Session, case_code: str, *, area_scope: str | None,
+             kinds: Collection[str] | None = None) -> Case | None:
     return session.execute(scoped(select(Case).where(Case.case_code == case_code), Case.area_code,
-                                  area_scope)).scalar_one_or_none()
+                                  area_scope, Case.kind, kinds)).scalar_one_or_none()
 
 
 def timeline(session: Session, case: Case) -> list[CaseEvent]:

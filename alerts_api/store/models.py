@@ -99,6 +99,33 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
+class User(Base):
+    """A person who uses the API: a role and the area they answer for (issue #20)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(48), unique=True)
+    role: Mapped[str] = mapped_column(String(24))
+    """inspector, stability_officer, engineer or admin (alerts_api/auth/roles.py)"""
+    area_scope: Mapped[str | None] = mapped_column(String(15), nullable=True)
+    """area-code prefix the user sees; None = every area"""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ApiToken(Base):
+    """A user's bearer token, stored only as its SHA-256: the database never holds the token itself."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class Silence(Base):
     """An enterprise muted for N days after a ``no_risk`` verification (issue #20).
 

@@ -18,6 +18,7 @@ from alerts_api.cases.routing import Policy
 from alerts_api.intake import AlertRecord, take_in
 from alerts_api.main import create_app
 from alerts_api.store.db import make_engine, migrate, session_factory
+from alerts_api.store.users import add_user, issue_token
 from detectors.engine import WageArrearsEngine
 from earlywarn.identifiers import make_uscc
 from earlywarn.samples import sliding_into_arrears
@@ -27,6 +28,7 @@ from streams.complaint_surge import ComplaintSurgeTracker
 from streams.decode import decode
 from streams.group_incidents import GroupIncidentWatch
 from tests.streams.test_complaint_surge import complaints
+from tests.alerts_api.test_store_and_api import T0
 from tests.streams.test_group_incidents import reports
 
 TOKEN, SCOPED = "conformance-all", "conformance-street"
@@ -86,22 +88,32 @@ def app(tmp_path_factory):
     records = [AlertRecord("ew.alerts", 0, i, json.dumps(a).encode()) for i, a in enumerate(worker_alerts())]
     intake = take_in(session_factory(engine), records, policy=Policy())  # and a case for each subject
     assert intake.changed == len(records) and not intake.letters
+    with session_factory(engine)() as session, session.begin():   # a user of each other role, with a real token
+        for role, area in (("admin", None), ("engineer", None), ("inspector", "330110001")):
+            add_user(session, role, role, area, actor="test", now=T0)
+            USER_TOKENS[role] = issue_token(session, role, actor="test", now=T0)[1]
     engine.dispose()
     return create_app(Settings(database_url=url, api_tokens=f"{TOKEN},{SCOPED}:330110001",
-                               api_rate_per_second=0))
+                               api_rate_per_second=0, stream_max_seconds=0.2, stream_poll_seconds=0.05))
+
+
+USER_TOKENS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-@pytest.mark.parametrize("token", [TOKEN, SCOPED])
+@pytest.mark.parametrize("token", [TOKEN, SCOPED, "admin", "engineer", "inspector"])
 def test_every_answer_is_documented_and_matches_the_schema(app, mode, token):
     """Each operation, valid and invalid requests, an all-areas and an area-scoped token.
 
     (Schemathesis's pytest plugin breaks on pytest 9.2, so its strategies are driven by hypothesis here.)
     """
+    token = USER_TOKENS.get(token, token)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.path for op in operations} == {"/alerts", "/alerts/{alert_id}", "/healthz", "/cases",
                                               "/cases/{case_code}", "/cases/{case_code}/transitions",
+                                              "/cases/stream", "/enterprises/{enterprise_id}", "/areas/{area_code}",
+                                              "/audit", "/users", "/users/{name}/tokens", "/users/{name}/revoke",
                                               "/silences", "/silences/{silence_id}", "/credit-record",
                                               "/credit-record.csv", "/credit-record/{entry_id}/repayment",
                                               "/stats/effectiveness", "/spot-checks/draws", "/metrics"}

@@ -1,13 +1,13 @@
 """silences, notification outbox and delivery log, credit record, spot-check draws (issue #20)
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Who may do what: roles with area scopes, and hashed API tokens (issue #20)."""
