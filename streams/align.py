@@ -41,6 +41,7 @@ class Held:
     event: Any = field(compare=False)
     handle: Any = field(compare=False)
     since: float = field(compare=False, default=0.0)
+    tp: Any = field(compare=False, default=None)
 
 
 @dataclass
@@ -77,7 +78,18 @@ class Aligner:
     def hold(self, tp: Hashable, t: float, order: tuple[Any, ...], event: Any, handle: Any = None) -> None:
         if math.isfinite(t):
             self._last_t[tp] = max(self._last_t.get(tp, -math.inf), t)
-        heapq.heappush(self._heap, Held(t, order + (next(self._tie),), event, handle, self.clock()))
+        heapq.heappush(self._heap, Held(t, order + (next(self._tie),), event, handle, self.clock(), tp))
+
+    def forget(self, tp: Hashable) -> int:
+        """The partition was taken away (a rebalance): drop what it holds, its new owner reads it again from the
+        last commit. How many held events were dropped."""
+        kept = [h for h in self._heap if h.tp != tp]
+        dropped = len(self._heap) - len(kept)
+        heapq.heapify(kept)
+        self._heap = kept
+        for d in (self._last_t, self._next_offset, self._last_read, self._behind_since):
+            d.pop(tp, None)
+        return dropped
 
     def release(self, behind: Iterable[Hashable]) -> list[Held]:
         """The held events that no partition in ``behind`` can still precede, oldest first.

@@ -195,6 +195,16 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         if ready:
             await score(ready)
 
+    @app.on_partitions_revoked.connect
+    async def forget_revoked(sender: Any, revoked: set, **kwargs: Any) -> None:
+        """Held records of a partition given to another worker are dropped, not scored and acknowledged late:
+        the new owner reads them again from the last commit."""
+        dropped = sum(aligner.forget(tp) for tp in revoked)  # no await: atomic for the agent, which may be
+        for tp in revoked:                                     # scoring (no lock: a rebalance must not wait on it)
+            acks.forget(tp)
+        if dropped:
+            log.info("%d held events of %d revoked partition(s) dropped", dropped, len(revoked))
+
     @app.agent(sources)
     async def score_enterprises(stream: faust.StreamT) -> None:
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_within):

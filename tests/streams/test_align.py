@@ -113,3 +113,17 @@ def test_time_the_worker_itself_spent_busy_does_not_count_as_a_partition_stallin
         now[0] += 1.0
         out = a.release(["slow"])
     assert [h.event for h in out] == ["f10"] and now[0] == 20.0 and a.forced == 1
+
+
+def test_a_revoked_partition_holds_nothing_back_and_its_events_are_dropped():
+    """A rebalance gives a partition to another worker: its held events go (the new owner reads them again
+    from the last commit), and it no longer holds the others back."""
+    a = Aligner(clock=lambda: 0.0)
+    a.read("p0", 0)
+    a.hold("p0", 5.0, ("t", 0, 0, 0), "e0")
+    a.read("p1", 0)
+    a.hold("p1", 9.0, ("t", 1, 0, 0), "e1")
+    assert a.release(["p0"]) == []          # p0 is behind: nothing after its last event may go
+    assert a.forget("p0") == 1
+    assert [h.event for h in a.release([])] == ["e1"]
+    assert len(a) == 0 and a.forget("p0") == 0

@@ -74,3 +74,13 @@ def test_what_is_acknowledged_is_always_a_prefix_of_what_is_done(records, rnd):
             assert acked == list(range(len(acked)))                       # in offset order, from the start
             assert all((tp, o) in done for o in acked)                     # and only what was processed
     assert sorted(committed) == sorted(done)
+
+
+def test_a_forgotten_partition_acknowledges_nothing_more():
+    committed: list = []
+    acks = InOrderAcks(committed)
+    m = Message("p", 0)
+    acks.read("p", m, 1)
+    acks.forget("p")
+    acks.done(m)                     # scored after the partition was revoked: the new owner commits it
+    assert committed == [] and acks.outstanding("p") == 0
