@@ -1,6 +1,7 @@
 """Cases on SQLite and PostgreSQL (issue #20): the transition table, one open case per subject whatever the
 episode start, deadlines that escalate on a controlled clock, area scope, audit."""
 import itertools
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -129,6 +130,19 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.t
+
+
+@contextmanager
+def clocked_api(database_url: str, policy: Policy, start: datetime = T0,
+                tokens: str = "all-areas,street-1:330110001,street-2:330110002"):
+    """The API on a controlled clock with ``policy`` in force; its background jobs wait an hour between rounds,
+    so a test moves cases itself."""
+    clock = Clock(start)
+    app = create_app(Settings(database_url=database_url, api_tokens=tokens, api_rate_per_second=0,
+                              case_deadline_check_seconds=3600, notify_drain_seconds=3600), clock=clock)
+    app.state.policy = policy
+    with TestClient(app) as client:
+        yield app, client, clock
 
 
 @pytest.fixture

@@ -10,18 +10,16 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from alerts_api.cases.notify import KafkaPublisher
 from alerts_api.cases.routing import Policy
-from alerts_api.main import create_app, expire_once
+from alerts_api.main import expire_once
 from alerts_api.store.cases import on_alert, transition
 from alerts_api.store.credit import TOPIC
 from alerts_api.store.models import AuditEntry, Case
 from alerts_api.store.outbox import Senders, drain_once
-from earlywarn.settings import Settings
-from tests.alerts_api.test_cases import Clock, auth
+from tests.alerts_api.test_cases import auth, clocked_api
 from tests.alerts_api.test_store_and_api import T0, alert, sessions  # noqa: F401  (fixture)
 
 POLICY = Policy(credit_waiting_days=30)
@@ -29,13 +27,8 @@ POLICY = Policy(credit_waiting_days=30)
 
 @pytest.fixture
 def api(database_url, sessions):
-    clock = Clock(T0)
-    app = create_app(Settings(database_url=database_url, api_tokens="all-areas,street-1:330110001,street-2:330110002",
-                              api_rate_per_second=0, case_deadline_check_seconds=3600,
-                              notify_drain_seconds=3600), clock=clock)
-    app.state.policy = POLICY
-    with TestClient(app) as client:
-        yield app, client, clock
+    with clocked_api(database_url, POLICY) as running:
+        yield running
 
 
 def confirmed(sessions, subject: str, alert_id: str, now, name="Acme", close=True) -> str:

@@ -6,16 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from alerts_api.cases.routing import Policy
-from alerts_api.main import create_app, expire_once
+from alerts_api.main import expire_once
 from alerts_api.store.cases import on_alert, timeline
 from alerts_api.store.models import AuditEntry, Case, Outbox
-from earlywarn.settings import Settings
 from rules.schema import UnitChannels
-from tests.alerts_api.test_cases import Clock, auth
+from tests.alerts_api.test_cases import auth, clocked_api
 from tests.alerts_api.test_store_and_api import T0, alert, sessions  # noqa: F401  (fixture)
 
 POLICY = Policy(channels={"330110": UnitChannels(webhook="http://127.0.0.1:9/never-drained",
@@ -25,13 +23,8 @@ ACME = "91350100M000100Y43"
 
 @pytest.fixture
 def api(database_url, sessions):
-    clock = Clock(T0)
-    app = create_app(Settings(database_url=database_url, api_tokens="all-areas,street-1:330110001,street-2:330110002",
-                              api_rate_per_second=0, case_deadline_check_seconds=3600,
-                              notify_drain_seconds=3600), clock=clock)
-    app.state.policy = POLICY
-    with TestClient(app) as client:
-        yield app, client, clock
+    with clocked_api(database_url, POLICY) as running:
+        yield running
 
 
 def arrive(sessions, a, now):

@@ -21,6 +21,7 @@ from kafka import KafkaProducer
 from earlywarn.identifiers import make_uscc
 from earlywarn.prometheus import RULES_DIR
 from earlywarn.samples import sliding_into_arrears
+from tests.e2e.test_pipeline import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -88,16 +89,6 @@ def feed(bootstrap: str, run: str, stop_one: threading.Event, stop_all: threadin
             stop_all.wait(0.5)
     finally:
         producer.close()
-
-
-def wait_for(predicate, timeout: float, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(every)
-    return predicate()
 
 
 def targets(prometheus) -> list[dict]:
