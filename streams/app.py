@@ -30,7 +30,7 @@ import faust
 from detectors.engine import WageArrearsEngine
 from earlywarn.settings import Settings
 from rules.loader import RuleWatcher
-from streams import metrics
+from streams import area_state, metrics
 from streams.align import Aligner, Held
 from streams.changelog_end import patch_faust_recovery
 from streams.deadletter import DeadLetter, dead_letter, letter_key
@@ -147,12 +147,8 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
             log.error("event %s on %s[%d]@%d dead-lettered: %s", event.event_id[:64], msg.topic, msg.partition,
                       msg.offset, reason[:300])
             await send_letter(key, dead_letter(reason, msg.topic, msg.partition, msg.offset, payload))
-        for key, value in result.writes.items():
-            if value is None:
-                states.pop(key, None)
-            else:
-                tracked += ":" not in key and key not in states
-                states[key] = value
+        tracked += sum(":" not in key and key not in states for key in result.writes)
+        area_state.apply(states, result.writes)
         metrics.ENTERPRISES.set(tracked)
         for update in result.feed:
             if non_finite(update) is not None:  # a detector bug: say so, keep the feed valid JSON

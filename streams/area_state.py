@@ -32,14 +32,19 @@ def changes(parts: Parts) -> dict[str, Any]:
     return {f"{name}:{key}": value for name, part in parts.items() for key, value in part.changes().items()}
 
 
+def apply(table: MutableMapping[str, Any], writes: Mapping[str, Any]) -> None:
+    """Write ``writes`` to the table in their order; None deletes the key."""
+    for key, value in writes.items():
+        if value is None:
+            table.pop(key, None)
+        else:
+            table[key] = value
+
+
 def save(table: MutableMapping[str, Any], parts: Parts) -> int:
     """Write what each part changed since the last save; how many keys were written."""
     writes = changes(parts)
-    for k, value in writes.items():
-        if value is None:
-            table.pop(k, None)
-        else:
-            table[k] = value
+    apply(table, writes)
     return len(writes)
 
 
