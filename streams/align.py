@@ -91,6 +91,16 @@ class Aligner:
             d.pop(tp, None)
         return dropped
 
+    def idle_due(self) -> bool:
+        """Whether the oldest held event would now go on the ``idle`` rule alone: some partition has not passed
+        it, and it has waited ``idle`` seconds. The caller should then ask the broker itself whether those
+        partitions are caught up (the fetcher's high-water marks are as of its last fetch, and Faust stops
+        fetching a partition while its buffer is full) and pass the ones that are not as ``behind``."""
+        if not self._heap:
+            return False
+        head = self._heap[0]
+        return head.t >= min(self._last_t.values(), default=math.inf) and self.clock() - head.since >= self.idle
+
     def release(self, behind: Iterable[Hashable]) -> list[Held]:
         """The held events that no partition in ``behind`` can still precede, oldest first.
 

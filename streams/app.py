@@ -32,7 +32,7 @@ from earlywarn.settings import Settings
 from rules.loader import RuleWatcher
 from streams import area_state, metrics
 from streams.align import Aligner, Held
-from streams.changelog_end import patch_faust_recovery
+from streams.changelog_end import patch_faust_recovery, unread_on_broker
 from streams.deadletter import DeadLetter, dead_letter, letter_key
 from streams.decode import decode_many
 from streams.in_order_acks import InOrderAcks
@@ -121,9 +121,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                 highwater = consumer.highwater(tp)
             except Exception:  # not assigned any more: it holds nothing back
                 continue
-            read = aligner.next_offset(tp)
-            if read is None:
-                read = consumer._committed_offset.get(tp) or 0
+            read = next_read(tp)
             if highwater is None or highwater > read:  # None: not fetched yet, so it may hold earlier events
                 out.append(tp)
             if highwater is not None:
@@ -131,6 +129,28 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         for topic, n in lag.items():
             metrics.CONSUMER_LAG.labels(topic=topic).set(n)
         return out
+
+    def next_read(tp: Any) -> int:
+        read = aligner.next_offset(tp)
+        return read if read is not None else (app.consumer._committed_offset.get(tp) or 0)
+
+    async def behind_on_broker(known: list[Any]) -> list[Any]:
+        """Source partitions not in ``known`` with records on the broker now that this worker has not read.
+
+        ``behind`` reads the fetcher's high-water marks, which are as of its last fetch of each partition; on
+        a loaded machine, or while Faust has paused a partition because its buffer is full, that can be
+        seconds old, and an event released on the ``idle`` rule overtook hotline complaints 36 simulated days
+        older (issue #19). One ListOffsets request (the consumer's own, not the recovery's fetch) settles it.
+        """
+        tps = [tp for tp in app.consumer.assignment() if tp.topic in SOURCE_TOPICS and tp not in known]
+        if not tps:
+            return []
+        try:
+            listed = await app.consumer._thread.highwaters(*tps)
+        except Exception:  # the broker is away: nothing new can come from it meanwhile either
+            log.warning("partition ends not listed; trusting the fetcher's high-water marks", exc_info=True)
+            return []
+        return [tp for tp in tps if unread_on_broker(listed.get(tp), next_read(tp))]
 
     async def score(ready: list[Held]) -> None:
         """Score events released in event-time order, write their state, send what they raise, then ack."""
@@ -182,6 +202,8 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                 await alerts.send(key=alert["alert_id"].encode(), value=alert)
         forced = aligner.forced
         lagging = behind()
+        if aligner.idle_due():
+            lagging += await behind_on_broker(lagging)
         ready = aligner.release(lagging)
         metrics.HELD.set(len(aligner))
         if aligner.forced > forced:

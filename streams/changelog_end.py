@@ -67,3 +67,13 @@ def patch_faust_recovery(bootstrap: str, options: Mapping[str, Any] | None = Non
 
     highwaters._true_end = True  # type: ignore[attr-defined]
     driver.Consumer.highwaters = highwaters
+
+
+def unread_on_broker(listed: int | None, next_read: int) -> bool:
+    """Whether a partition whose end ListOffsets gives as ``listed`` has records after ``next_read``.
+
+    Holds on Tansu too: it lists the last batch's base offset + 1, which is past ``next_read`` exactly when a
+    batch starts at or after it. The one case it misses, a last batch read only in part, is one the fetcher
+    has already fetched, so its high-water mark says so (``streams.app``'s ``behind`` reads both).
+    """
+    return listed is not None and listed > next_read

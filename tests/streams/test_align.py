@@ -127,3 +127,26 @@ def test_a_revoked_partition_holds_nothing_back_and_its_events_are_dropped():
     assert a.forget("p0") == 1
     assert [h.event for h in a.release([])] == ["e1"]
     assert len(a) == 0 and a.forget("p0") == 0
+
+
+def test_an_event_due_on_the_idle_rule_alone_is_said_so_for_the_caller_to_ask_the_broker():
+    """Only then: an event every partition has passed goes without asking, one that waited less than idle
+    is not due yet."""
+    now = [0.0]
+    a = Aligner(idle=0.5, clock=lambda: now[0])
+    assert not a.idle_due()
+    a.read("quiet", 0)
+    a.hold("quiet", 5.0, ("quiet", 0), "q5")
+    a.read("busy", 0)
+    a.hold("busy", 9.0, ("busy", 0), "b9")
+    a.read("busy", 1)
+    a.hold("busy", 3.0, ("busy", 1), "b3")
+    assert not a.idle_due()                       # b3: both partitions have passed it
+    assert [h.event for h in a.release([])] == ["b3"]
+    assert not a.idle_due()                       # q5 has waited 0 s of 0.5
+    now[0] = 0.6
+    assert a.idle_due()
+    assert a.release(["quiet"]) == []             # the broker said quiet has more: q5 waits for it
+    a.read("quiet", 1)
+    a.hold("quiet", 4.0, ("quiet", 1), "q4")      # it had: an earlier event, not overtaken
+    assert [h.event for h in a.release([])] == ["q4", "q5", "b9"]  # b9 waited its idle too
