@@ -15,6 +15,7 @@ from alerts_api.cases.routing import Policy
 from alerts_api.metrics import RequestMetrics, store_registry
 from alerts_api.routes import (alerts, areas, audit, cases, credit, enterprises, health, metrics, silences, spot_checks,
                                stats, stream, users)
+from alerts_api.register import TOPIC as REGISTER_TOPIC, take_in_register
 from alerts_api.sink import AlertSink
 from alerts_api.store.alerts import utcnow
 from alerts_api.store import credit as credit_store
@@ -83,8 +84,9 @@ def create_app(settings: Settings | None = None, *, broker: str | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if app.state.sink:
-            await app.state.sink.start()
+        for sink in (app.state.sink, app.state.register):
+            if sink:
+                await sink.start()
         if broker and app.state.senders.kafka is None:
             try:
                 app.state.senders.kafka = await asyncio.to_thread(
@@ -101,8 +103,9 @@ def create_app(settings: Settings | None = None, *, broker: str | None = None,
         app.state.senders.webhook.close()
         if app.state.senders.kafka is not None:
             app.state.senders.kafka.close()
-        if app.state.sink:
-            await app.state.sink.stop()
+        for sink in (app.state.sink, app.state.register):
+            if sink:
+                await sink.stop()
         engine.dispose()
 
     app = FastAPI(title="earlywarn alerts", version="0.1.0", lifespan=lifespan,
@@ -120,6 +123,10 @@ def create_app(settings: Settings | None = None, *, broker: str | None = None,
     app.state.sink = AlertSink(broker, app.state.sessions, kafka_options=settings.kafka_security().aiokafka_options(),
                                stall_after=settings.sink_stall_seconds, max_lag=settings.sink_max_lag,
                                policy=policy) if broker else None
+    app.state.register = AlertSink(broker, app.state.sessions, topic=REGISTER_TOPIC, group_id="earlywarn-register",
+                                   kafka_options=settings.kafka_security().aiokafka_options(),
+                                   stall_after=settings.sink_stall_seconds, max_lag=2**62,  # only stuck counts:
+                                   take=take_in_register) if broker else None       # a first load is long
     app.include_router(health.router)
     app.include_router(alerts.router)
     app.include_router(stream.router)   # before cases: /cases/stream is not a case code

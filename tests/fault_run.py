@@ -38,6 +38,8 @@ class RunResult:
     """the faults applied, in order"""
     letters: dict[str, dict] = field(default_factory=dict)
     """dead letters by record key"""
+    scored: set[str] = field(default_factory=set)
+    """ids of the events the worker scored, over all its lives (its EW_BATCH_LOG)"""
 
 
 def dead_letters(bootstrap: str) -> dict[str, dict]:
@@ -67,6 +69,13 @@ def committed(bootstrap: str, group: str, partitions: int) -> int:
     finally:
         admin.close()
     return sum(max(meta.offset, 0) for meta in offsets.values())
+
+
+def scored(batch_log: Path) -> set[str]:
+    import json
+
+    with open(batch_log) as f:
+        return {event_id for line in f if line.strip() for event_id in json.loads(line)["events"]}
 
 
 def kill(stack: Stack, name: str, start: Callable[[], None], down: float = 2.0) -> None:
@@ -137,4 +146,5 @@ def run(lines: list[str], workdir: Path, speed: float, faults: list[Fault] = (),
         stack.check_alive()
         result.alerts = last or {}
         result.letters = dead_letters(stack.bootstrap)
+        result.scored = scored(settings.batch_log)
     return result

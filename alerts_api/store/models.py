@@ -221,3 +221,22 @@ class SpotCheckDraw(Base):
     actor: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ux_spot_check_month_area", "month", "area_code", unique=True),)
+
+
+class Enterprise(Base):
+    """The enterprise register as the API knows it, from ``ew.enterprise_registry`` (:mod:`alerts_api.register`).
+
+    Why: the random verification slice must be drawn from every enterprise in an area, not only from those
+    the scorer once alerted, or the recall it estimates is recall among the already suspected.
+    """
+
+    __tablename__ = "enterprises"
+
+    subject_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """unified social credit code"""
+    name: Mapped[str] = mapped_column(String(200))
+    industry: Mapped[str] = mapped_column(String(32))
+    area_code: Mapped[str] = mapped_column(String(15), index=True)
+    employees: Mapped[int] = mapped_column(Integer)
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    """the ``occurred_at`` of the newest registry record taken in: an older one arriving late changes nothing"""

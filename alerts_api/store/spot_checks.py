@@ -4,12 +4,12 @@ Why: the verified alerts say how often an alert is right (precision), never
 how many arrears went unalerted (recall). Visiting a random sample of the
 enterprises nobody flagged estimates that without bias.
 
-The population drawn from is what the alert store knows: every enterprise
-that has a stored wage-arrears alert (any time, any list) in the area, but no
-open case of any kind and no active silence now. That is narrower than the
-whole enterprise register (the API does not store ``ew.risk-scores``), so the
-recall estimate it gives is recall among enterprises the scorer ever raised,
-not over the district; the draw records the population size it used.
+The population drawn from is every enterprise of the area the API knows —
+the enterprise register (``ew.enterprise_registry``, :mod:`alerts_api.register`)
+and any enterprise with a stored wage-arrears alert — with no open case of
+any kind and no active silence now. The draw records the population size it
+used. (Before the register, only alerted enterprises were drawn from, and the
+recall estimated was recall among enterprises the scorer had raised.)
 
 Reproducible by seed: each enterprise's rank is SHA-256 of
 ``"<seed>|<month>|<credit code>"``, and the lowest ``ceil(share × N)`` ranks
@@ -30,7 +30,7 @@ from alerts_api.cases.routing import Policy
 from alerts_api.schemas import AlertIn
 from alerts_api.store import cases as case_store
 from alerts_api.store.alerts import scoped
-from alerts_api.store.models import Alert, AuditEntry, Case, Silence, SpotCheckDraw
+from alerts_api.store.models import Alert, AuditEntry, Case, Enterprise, Silence, SpotCheckDraw
 
 KIND = "spot_check"
 
@@ -41,12 +41,18 @@ class AlreadyDrawn(ValueError):
 
 def population(session: Session, area: str, now: datetime) -> list[tuple[str, str, str]]:
     """(credit code, name, area code) of every unflagged enterprise under ``area``, by credit code."""
-    flagged = select(Case.subject_id).where(Case.open_key.is_not(None))
     silenced = select(Silence.subject_id).where(Silence.ended_at.is_(None), Silence.ends_at > now)
-    stmt = scoped(select(Alert.subject_id, func.max(Alert.subject_name), func.max(Alert.area_code))
-                  .where(Alert.kind == "wage_arrears"), Alert.area_code, area)
-    stmt = stmt.where(Alert.subject_id.not_in(flagged), Alert.subject_id.not_in(silenced))
-    return [tuple(r) for r in session.execute(stmt.group_by(Alert.subject_id).order_by(Alert.subject_id))]
+    alerted = scoped(select(Alert.subject_id, func.max(Alert.subject_name), func.max(Alert.area_code))
+                     .where(Alert.kind == "wage_arrears"), Alert.area_code, area).group_by(Alert.subject_id)
+    registered = scoped(select(Enterprise.subject_id, Enterprise.name, Enterprise.area_code),
+                        Enterprise.area_code, area)
+    known: dict[str, tuple[str, str, str]] = {}
+    for rows in (alerted, registered):   # the register's name and area win: it is the reference
+        known.update((r[0], tuple(r)) for r in session.execute(rows))
+    out = session.execute(select(Case.subject_id).where(Case.open_key.is_not(None)).union(silenced)).scalars()
+    for subject_id in out:
+        known.pop(subject_id, None)
+    return [known[k] for k in sorted(known)]
 
 
 def pick(subjects: list[str], seed: int, month: str, share: float) -> list[str]:

@@ -205,7 +205,7 @@ def test_a_sink_far_behind_is_unhealthy_until_it_catches_up(kafka, tmp_path):
                 r = client.get("/healthz")
                 return r if r.status_code == 503 and "behind" in r.json()["reason"] else None
             r = wait_until(lagging, timeout=30)
-            assert r is not None and "1200 alerts behind" in r.json()["reason"], r and r.json()
+            assert r is not None and "1200 records behind" in r.json()["reason"], r and r.json()
             blocker.execute("ROLLBACK")
             assert wait_until(lambda: sink.stored == 1200, timeout=60), sink.health()
             assert wait_until(lambda: client.get("/healthz").status_code == 200)
