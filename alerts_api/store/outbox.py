@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts_api.cases.notify import (DeliveryError, LoggingSms, Publisher, SmsGateway, WebhookSender, body_of,
@@ -90,37 +90,69 @@ class Senders:
         return ["webhook", "sms"] + (["kafka"] if self.kafka is not None else [])
 
 
+CLAIM_LEASE = timedelta(minutes=5)
+"""how long a claimed message is another drainer's: a process killed mid-send leaves it ``sending``, and it is
+sent again after this (at least once; the receiver tells repeats apart by the delivery id)"""
+
+
+DUE_STATES = ("pending", "sending")
+"""``sending``: claimed by a drainer; due again once its lease has run out"""
+
+
+def _claim(sessions: sessionmaker, outbox_id: int, now: datetime) -> Outbox | None:
+    """Take the message for this drainer, or None if another has it.
+
+    Why a conditional UPDATE and not SELECT … FOR UPDATE: SQLite has no row locks, so two API processes both
+    read a message as pending and both sent it; and on PostgreSQL a row lock held through a slow unit's
+    webhook keeps a transaction open for its whole timeout. The UPDATE is one short write either way.
+    """
+    with sessions() as session, session.begin():
+        taken = session.execute(update(Outbox).where(Outbox.id == outbox_id, Outbox.status.in_(DUE_STATES),
+                                                     Outbox.next_attempt_at <= now)
+                                .values(status="sending", next_attempt_at=now + CLAIM_LEASE)).rowcount
+        if taken != 1:
+            return None
+        row = session.get(Outbox, outbox_id)
+        session.expunge(row)
+        return row
+
+
 def drain_once(sessions: sessionmaker, now: datetime, senders: Senders, *, retry: timedelta = timedelta(seconds=30),
                max_attempts: int = 10, limit: int = 100) -> int:
-    """Attempt every message due at ``now`` (oldest first), each in its own transaction; how many were delivered."""
+    """Attempt every message due at ``now`` (oldest first), each claimed first; how many were delivered."""
     with sessions() as session:
-        due = session.execute(select(Outbox.id).where(Outbox.status == "pending", Outbox.next_attempt_at <= now,
+        due = session.execute(select(Outbox.id).where(Outbox.status.in_(DUE_STATES), Outbox.next_attempt_at <= now,
                                                       Outbox.channel.in_(senders.channels()))
                               .order_by(Outbox.id).limit(limit)).scalars().all()
     delivered = 0
     for outbox_id in due:
+        row = _claim(sessions, outbox_id, now)
+        if row is None:
+            continue  # another API process has it, or had it
+        attempt = row.attempts + 1
+        unit = str(row.payload.get("unit", row.target))
+        try:
+            senders.deliver(row)
+            error = None
+        except DeliveryError as exc:
+            error = exc
         with sessions() as session, session.begin():
-            row = session.get(Outbox, outbox_id, with_for_update={"skip_locked": True})
-            if row is None or row.status != "pending":
-                continue  # another API process has it, or had it
-            row.attempts += 1
-            unit = str(row.payload.get("unit", row.target))
-            try:
-                senders.deliver(row)
-            except DeliveryError as exc:
-                gave_up = row.attempts >= max_attempts
+            row = session.get(Outbox, outbox_id)
+            row.attempts = attempt
+            if error is None:
+                row.status, row.delivered_at = "delivered", now
+                status = "delivered"
+                delivered += 1
+            else:
+                gave_up = attempt >= max_attempts
                 row.status = "gave_up" if gave_up else "pending"
-                row.next_attempt_at = now + min(retry * 2 ** (row.attempts - 1), MAX_DELAY)
-                session.add(Delivery(outbox_id=row.id, case_code=row.case_code, channel=row.channel, unit=unit,
-                                     attempt=row.attempts, status="gave_up" if gave_up else "failed",
-                                     error=str(exc)[:1000], at=now))
+                row.next_attempt_at = now + min(retry * 2 ** (attempt - 1), MAX_DELAY)
+                status = "gave_up" if gave_up else "failed"
                 log.warning("notification %d (%s to %s) attempt %d failed: %s", row.id, row.channel, unit,
-                            row.attempts, exc)
-                continue
-            row.status, row.delivered_at = "delivered", now
+                            attempt, error)
             session.add(Delivery(outbox_id=row.id, case_code=row.case_code, channel=row.channel, unit=unit,
-                                 attempt=row.attempts, status="delivered", error="", at=now))
-            delivered += 1
+                                 attempt=attempt, status=status, error="" if error is None else str(error)[:1000],
+                                 at=now))
     return delivered
 
 

@@ -33,7 +33,7 @@ SECRET_ENV = "EW_TEST_DISTRICT_HOOK_SECRET"
 class Receiver:
     """A unit's webhook endpoint on a free loopback port: answers 500 to the first ``fail`` requests."""
 
-    def __init__(self, fail: int) -> None:
+    def __init__(self, fail: int, delay: float = 0.0) -> None:
         self.fail, self.requests = fail, []
         outer = self
 
@@ -41,6 +41,7 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.requests.append((dict(self.headers), body))
+                time.sleep(delay)   # a slow unit: a second drainer has time to find the message too
                 code = 500 if len(outer.requests) <= outer.fail else 200
                 self.send_response(code)
                 self.send_header("Content-Length", "2")
@@ -191,3 +192,32 @@ def test_the_sink_writes_the_message_with_the_alert_and_the_case_and_units_come_
         rows = s.execute(select(Outbox).order_by(Outbox.id)).scalars().all()
         assert [(o.channel, o.target, o.event) for o in rows] == [("webhook", "330110001", "case.opened"),
                                                                  ("sms", "+8613800000002", "case.opened")]
+
+
+def test_two_api_processes_draining_at_once_send_each_message_once(database_url, sessions):
+    """Each API process drains the outbox; a message is claimed before it is sent, so two never both send it
+    (on SQLite, which has no row locks, they did)."""
+    slow = Receiver(fail=0, delay=0.3)
+    try:
+        policy, senders, _ = setup(slow)
+        with sessions() as s, s.begin():
+            codes = {on_alert(s, alert(alert_id=f"wa-two-{i}", level="yellow", rank=2)
+                              .model_copy(update={"subject_id": f"91330110MA{i:08d}"}), T0, policy).case_code
+                     for i in range(4)}
+        engines = [make_engine(database_url) for _ in range(2)]
+        done: list[int] = []
+
+        def drain(engine) -> None:
+            done.append(drain_once(session_factory(engine), T0, senders))
+
+        threads = [threading.Thread(target=drain, args=(e,)) for e in engines]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for e in engines:
+            e.dispose()
+        sent = [json.loads(body)["case_code"] for _, body in slow.requests]
+        assert sorted(sent) == sorted(codes) and sum(done) == len(codes), (sent, done)
+    finally:
+        slow.close()
