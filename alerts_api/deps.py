@@ -11,7 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from alerts_api.auth.roles import ROLES, STATIC_TOKEN_ROLE, Role
-from alerts_api.store.users import owner_of
+from alerts_api.auth.tokens import hash_token
+from alerts_api.store.users import owner_by_hash, owner_of
 
 bearer = HTTPBearer(auto_error=False, description="API token (`earlywarn users token`, or EW_API_TOKENS)")
 
@@ -24,6 +25,8 @@ class Caller:
     role_name: str = STATIC_TOKEN_ROLE
     user: str = ""
     """the user's name; empty for an EW_API_TOKENS token"""
+    token_hash: str = ""
+    """the user's token's SHA-256, by which it is looked up again (a ticket's caller has no token, only this)"""
 
     @property
     def role(self) -> Role:
@@ -56,9 +59,27 @@ def current_caller(request: Request,
     with request.app.state.sessions() as session:   # looked up on every request: a revoke counts at once
         owner = owner_of(session, creds.credentials)
     if owner is not None:
-        return Caller(token=creds.credentials, area_scope=owner.area_scope, role_name=owner.role, user=owner.name)
+        return Caller(token=creds.credentials, area_scope=owner.area_scope, role_name=owner.role, user=owner.name,
+                      token_hash=hash_token(creds.credentials))
     raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked token",
                         headers={"WWW-Authenticate": "Bearer"})
+
+
+def caller_by_hash(request: Request, token_hash: str) -> Caller | None:
+    """The caller whose token has SHA-256 ``token_hash`` (a stream ticket's), or None once it no longer works."""
+    for token, area in request.app.state.tokens.items():
+        if hmac.compare_digest(hash_token(token), token_hash):
+            return Caller(token=token, area_scope=area)
+    with request.app.state.sessions() as session:
+        owner = owner_by_hash(session, token_hash)
+    if owner is None:
+        return None
+    return Caller(token=f"#{token_hash}", area_scope=owner.area_scope, role_name=owner.role, user=owner.name,
+                  token_hash=token_hash)   # '#…': the rate limiter's key; no token starts so
+
+
+def token_hash_of(caller: Caller) -> str:
+    return caller.token_hash or hash_token(caller.token)
 
 
 def rate_limited_caller(request: Request, caller: Caller = Depends(current_caller)) -> Caller:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
@@ -119,6 +120,9 @@ def create_app(settings: Settings | None = None, *, broker: str | None = None,
     app.state.tokens = settings.tokens()
     app.state.stream_poll_seconds = settings.stream_poll_seconds
     app.state.stream_max_seconds = settings.stream_max_seconds
+    app.state.ticket_seconds = settings.stream_ticket_seconds
+    app.state.ticket_key = (settings.stream_ticket_key.get_secret_value().encode() if settings.stream_ticket_key
+                            else secrets.token_bytes(32))
     app.state.rate_limiter = RateLimiter(settings.api_rate_per_second, settings.api_rate_burst)
     app.state.sink = AlertSink(broker, app.state.sessions, kafka_options=settings.kafka_security().aiokafka_options(),
                                stall_after=settings.sink_stall_seconds, max_lag=settings.sink_max_lag,

@@ -151,3 +151,11 @@ FEED_MESSAGE = {
     },
 }
 """one Server-Sent Event of GET /cases/stream (OpenAPI before 3.2: the schema of each event)"""
+
+
+class StreamTicket(BaseModel):
+    """A short-lived ticket that opens the caller's live feed (alerts_api/auth/tickets.py)."""
+
+    ticket: str
+    expires_at: datetime = Field(description="the ticket opens no feed after this (a feed opened before runs on)")
+    stream_url: str = Field(description="the feed's path with the ticket: give it to EventSource as it is")

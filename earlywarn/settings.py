@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     stream_max_seconds: float = Field(
         default=900.0, gt=0, description="a live feed connection ends after this long; the client reconnects with "
         "Last-Event-ID and misses nothing (and a token revoked meanwhile is refused)")
+    stream_ticket_seconds: float = Field(
+        default=60.0, gt=0, le=3600, description="how long a stream ticket (POST /cases/stream/tickets) may be used "
+        "to open the live feed, for browsers whose EventSource cannot send a bearer token")
+    stream_ticket_key: SecretStr | None = Field(
+        default=None, description="key that signs stream tickets; set the same one on every API process behind one "
+        "address (unset: a random key per process, so a ticket works only on the process that issued it)")
     notify_drain_seconds: float = Field(
         default=5.0, gt=0, description="how often the API delivers pending notifications from its outbox")
     notify_retry_seconds: float = Field(

@@ -125,8 +125,13 @@ def list_users(session: Session, *, name: str | None = None, limit: int | None =
 
 def owner_of(session: Session, token: str) -> TokenOwner | None:
     """The active user holding ``token``, or None (unknown, revoked, or the user revoked)."""
+    return owner_by_hash(session, hash_token(token))
+
+
+def owner_by_hash(session: Session, token_hash: str) -> TokenOwner | None:
+    """:func:`owner_of` from the token's SHA-256 (a stream ticket carries that, never the token)."""
     row = session.execute(
         select(User.id, User.name, User.role, User.area_scope).join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None),
+        .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None),
                User.disabled_at.is_(None), User.role.in_(ROLE_NAMES))).first()   # a role edited in by hand: no access
     return TokenOwner(*row) if row else None

@@ -112,7 +112,8 @@ def test_every_answer_is_documented_and_matches_the_schema(app, mode, token):
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.path for op in operations} == {"/alerts", "/alerts/{alert_id}", "/healthz", "/cases",
                                               "/cases/{case_code}", "/cases/{case_code}/transitions",
-                                              "/cases/stream", "/enterprises/{enterprise_id}", "/areas/{area_code}",
+                                              "/cases/stream", "/cases/stream/tickets", "/enterprises/{enterprise_id}",
+                                              "/areas/{area_code}",
                                               "/audit", "/users", "/users/{name}/tokens", "/users/{name}/revoke",
                                               "/silences", "/silences/{silence_id}", "/credit-record",
                                               "/credit-record.csv", "/credit-record/{entry_id}/repayment",

@@ -18,6 +18,8 @@ import uvicorn
 from sqlalchemy import select
 from sse_starlette.sse import AppStatus
 
+from alerts_api.auth import tickets
+from alerts_api.auth.tokens import hash_token
 from alerts_api.main import create_app, escalate_once
 from alerts_api.store.models import Case, CaseEvent
 from alerts_api.store.users import revoke
@@ -53,10 +55,12 @@ def serve(app):
 class Feed:
     """One SSE connection read in a thread: its (id, data) messages arrive on a queue; None when it ends."""
 
-    def __init__(self, url: str, token: str, last_event_id: int | None = None) -> None:
-        headers = auth(token) | ({"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {})
+    def __init__(self, url: str, token: str | None, last_event_id: int | None = None, path: str = "/cases/stream"):
+        """``token`` None: no Authorization header, as a browser's EventSource (``path`` then carries a ticket)."""
+        headers = (auth(token) if token else {}) | \
+            ({"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {})
         self.client = httpx.Client(timeout=httpx.Timeout(WAIT, read=30))
-        self.response = self.client.send(self.client.build_request("GET", f"{url}/cases/stream", headers=headers),
+        self.response = self.client.send(self.client.build_request("GET", f"{url}{path}", headers=headers),
                                          stream=True)
         assert self.response.status_code == 200, self.response.read()
         assert self.response.headers["content-type"].startswith("text/event-stream")
@@ -218,3 +222,43 @@ def test_alerts_the_in_process_sink_takes_from_a_real_broker_reach_the_feed(kafk
         assert a.quiet(0.5) == [] and b.quiet(0.2) == []
         a.close()
         b.close()
+
+
+def test_a_browser_opens_its_feed_with_a_short_lived_ticket_never_its_token(live, sessions):
+    """EventSource cannot send a bearer token; a ticket from POST /cases/stream/tickets opens the caller's own
+    feed (same role, same area), resumes with ?last_event_id=, and dies with its token or its minute."""
+    url, d, app, clock = live
+    with httpx.Client(base_url=url, timeout=WAIT) as api:
+        r = api.post("/cases/stream/tickets", headers=auth(d.tokens["insp-a"]))
+        assert r.status_code == 201, r.text
+        issued = r.json()
+        assert d.tokens["insp-a"] not in issued["ticket"] and issued["stream_url"].endswith(issued["ticket"])
+        assert api.post("/cases/stream/tickets", headers=auth(d.tokens["adm"])).status_code == 403
+        assert api.post("/cases/stream/tickets").status_code == 401
+        with sessions() as s:
+            start = s.execute(select(CaseEvent.id).order_by(CaseEvent.id.desc())).scalars().first()
+        feed = Feed(url, None, path=issued["stream_url"])
+        for code, who in ((d.cases["wa-a"], "insp-a"), (d.cases["gi-a"], "officer-a"), (d.cases["wa-b"], "officer-b")):
+            api.post(f"/cases/{code}/transitions", json={"action": "dispatch"},
+                     headers=auth(d.tokens[who])).raise_for_status()
+        want = events_in(sessions, start, STREET_A, kinds=["wage_arrears"])   # an inspector's: wage arrears only
+        got = feed.take(len(want))
+        assert [i for i, _ in got] == want and feed.quiet(0.5) == []
+        feed.close()
+        api.post(f"/cases/{d.cases['wa-a']}/transitions", json={"action": "acknowledge"},
+                 headers=auth(d.tokens["insp-a"])).raise_for_status()
+        again = Feed(url, None, path=f"{issued['stream_url']}&last_event_id={got[-1][0]}")   # a new EventSource
+        assert [m["action"] for _, m in again.take(1)] == ["acknowledge"] and again.quiet(0.3) == []
+        again.close()
+
+        bad = issued["ticket"][:-2] + ("AA" if not issued["ticket"].endswith("AA") else "BB")
+        r = api.get(f"/cases/stream?ticket={bad}")
+        assert r.status_code == 401 and "signature" in r.json()["detail"]
+        old = tickets.issue(hash_token(d.tokens["insp-a"]), app.state.ticket_key, time.time() - 1)
+        r = api.get(f"/cases/stream?ticket={old}")
+        assert r.status_code == 401 and "expired" in r.json()["detail"]
+        assert api.get(f"/cases/stream?ticket={issued['ticket']}&token=x").status_code == 422
+        with sessions() as s, s.begin():
+            revoke(s, "insp-a", actor="test", now=T0)
+        r = api.get(f"/cases/stream?ticket={issued['ticket']}")
+        assert r.status_code == 401 and "revoked" in r.json()["detail"]
