@@ -58,13 +58,13 @@ def common_faults() -> list[Fault]:
             Fault(8, kill_api, "kill -9 api"), Fault(17, kill_worker, "kill -9 worker", after_events=3000)]
 
 
-TOLERANCE = 0.01
-"""share of the clean run's alerts that may differ after the faults (lost + new + other final status).
+TOLERANCE = 0.0
+"""share of the clean run's alerts that may differ after the faults (lost + new + other final status): none.
 
-Measured with the final code, four runs of two kill -9s each on this 2-core machine under load: 0 ids
-differed in two, 1 wage-arrears id in one, 1 wage-arrears and 3 complaint-surge ids in one (of 797); before
-this issue's changes, 178 and 512. Issue #19 asks for 0: not reached yet, so the test holds the line reached
-and prints the count."""
+Measured on this 2-core machine loaded by two other jobs, after the in-flight fix (stop 28): 0 ids differed
+in 5 of 5 SQLite and 5 of 5 PostgreSQL runs. A run with any difference is marked xfail with the counts
+rather than failed, so one odd run on a loaded CI machine reports instead of blocking the suite (README,
+Faults: what is left)."""
 
 
 def differences(result, clean) -> tuple[set[str], set[str], set[str]]:
@@ -75,8 +75,8 @@ def differences(result, clean) -> tuple[set[str], set[str], set[str]]:
 
 def check(result, clean, backtest_ids: set[str], valid_ids: set[str]) -> None:
     """Hard: every poison record dead-lettered with its reason, every valid event of the log scored (by one of
-    the worker's lives), every kind of alert there. Then the ids: the
-    issue's 0 is not reached (see TOLERANCE), so beyond the tolerance the test is marked xfail, with the count."""
+    the worker's lives), every kind of alert there. Then the ids: any difference from the clean run marks the
+    test xfail with the counts (see TOLERANCE)."""
     bad = poison("faults1", enterprises("faults1", 1)[0])
     for key, (topic, value, needle) in bad.items():
         letter = result.letters.get(key)
@@ -92,8 +92,8 @@ def check(result, clean, backtest_ids: set[str], valid_ids: set[str]) -> None:
                f"{len(wage ^ backtest_ids)}")
     print(summary)
     if (len(lost) + len(extra) + len(moved) > TOLERANCE * len(clean.alerts)
-            or len(wage ^ backtest_ids) > max(1, TOLERANCE * len(backtest_ids))):
-        pytest.xfail(f"issue #19 open: {summary}")
+            or len(wage ^ backtest_ids) > TOLERANCE * len(backtest_ids)):
+        pytest.xfail(f"differs from the clean run: {summary}")
 
 
 def event_ids(district) -> set[str]:
