@@ -388,6 +388,24 @@ def onset_filter(statistic: np.ndarray, refractory: int) -> np.ndarray:
     return np.where(s > prev_max, s, -np.inf)
 
 
+def refractory_buckets(step_seconds: float | None) -> int:
+    """Buckets an alarm episode covers, for :func:`onset_filter`: a day of sub-daily buckets, a week of daily
+    ones, four weeks beyond (one bucket when the step is unknown).
+
+    Why these: an officer gets one alert per episode, and a surge in hotline counts runs its course within
+    about a day (5-minute buckets) or a week (daily counts); the span is fixed by the step alone, never
+    fitted to a benchmark.
+
+    >>> refractory_buckets(300.0), refractory_buckets(86400.0), refractory_buckets(7 * 86400.0), refractory_buckets(None)
+    (288, 7, 4, 1)
+    """
+    if not step_seconds or not step_seconds > 0:
+        return 1
+    day = 86400.0
+    span = day if step_seconds < day else 7 * day if step_seconds < 7 * day else 28 * day
+    return max(1, int(round(span / step_seconds)))
+
+
 def run_method(name: str, values: np.ndarray, timestamps: Sequence[float] | None = None,
                config: SurgeConfig | None = None) -> SeriesResult:
     """Run one named method over a series of bucket counts.

@@ -16,9 +16,18 @@ timestamp (at the series' usual step) are added as *missing* rows — never as
 zeros, which would read as a sudden drop. Negative values are accepted only
 by the methods that do not assume counts (EARS C1-C3).
 
-``--score prob`` (default) writes ``1 - p``; ``--score log`` writes
+``--score prob`` (default) writes ``1 - p`` to 15 digits; ``--score log`` writes
 ``-log10 p`` at full precision, which keeps big surges apart where ``1 - p``
 rounds to 1.
+
+``--alarms`` says which buckets carry a score and an alarm. ``every``: each
+bucket its own, as the published methods report them (EARS, Farrington and
+NB-CUSUM match R's ``surveillance`` bucket by bucket this way). ``onset``:
+only buckets that start an episode — whose statistic beats every one of the
+previous day of sub-daily buckets, week of daily ones, or four weeks beyond
+(:func:`detectors.surge.refractory_buckets`) — as the alert layer raises one
+alert per episode; the others get score 0 and no alarm. ``auto`` (default):
+``onset`` for ``combined``, the product's own method, ``every`` for the rest.
 """
 from __future__ import annotations
 
@@ -31,7 +40,7 @@ from typing import Annotated, Callable
 import numpy as np
 import typer
 
-from detectors.surge import METHODS, log10_p, run_method
+from detectors.surge import METHODS, log10_p, onset_filter, refractory_buckets, run_method
 
 SIGNED_METHODS = ("ears-c1", "ears-c2", "ears-c3")
 """methods whose maths does not assume counts, so negative values are allowed"""
@@ -155,29 +164,45 @@ def _format_like(example: str, t: float) -> str:
     return text
 
 
+ALARMS = ("auto", "onset", "every")
+ONSET_BY_DEFAULT = ("combined",)
+"""methods whose ``auto`` is ``onset``: the product's own; the published ones are reported bucket by bucket"""
+
+
 def detect_series(input: Path, output: Path, method: str = "combined", score: str = "prob",
-                  duplicates: str = "sum", warn: Callable[[str], None] = lambda _: None) -> int:
+                  duplicates: str = "sum", warn: Callable[[str], None] = lambda _: None,
+                  alarms: str = "auto") -> int:
     """Score every row of ``input`` with ``method``; return the number of alarms."""
     if method.lower() not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if score not in ("prob", "log"):
         raise ValueError(f"score must be 'prob' or 'log', got {score!r}")
+    if alarms not in ALARMS:
+        raise ValueError(f"alarms must be one of {', '.join(ALARMS)}, got {alarms!r}")
     raw_ts, ts, vals = read_series(Path(input), signed=method.lower() in SIGNED_METHODS)
     raw_ts, ts, vals = tidy_series(raw_ts, ts, vals, duplicates, warn)
     res = run_method(method, vals, ts if len(ts) > 1 else None)
+    stat = log10_p(method, res)
+    prob = np.nan_to_num(np.clip(np.asarray(res.score, dtype=float), 0.0, 1.0), nan=0.0)
+    alarm = np.asarray(res.alarm, dtype=bool)
+    if alarms == "onset" or (alarms == "auto" and method.lower() in ONSET_BY_DEFAULT):
+        step = float(np.median(np.diff(ts))) if len(ts) > 1 else None
+        onset = np.isfinite(onset_filter(stat, refractory_buckets(step)))
+        stat = np.where(onset, stat, np.where(np.isnan(stat), np.nan, 0.0))
+        prob, alarm = np.where(onset, prob, 0.0), alarm & onset
     if score == "log":
         out_score = [f"{v:.17g}" if math.isfinite(v) else ("" if math.isnan(v) else "inf")
-                     for v in np.maximum(log10_p(method, res), 0.0)]
+                     for v in np.maximum(stat, 0.0)]
     else:
-        out_score = [f"{v:.6f}" for v in np.nan_to_num(np.clip(res.score, 0.0, 1.0), nan=0.0)]
+        out_score = [f"{v:.15g}" for v in prob]   # 15 digits: 1 - p ties at 1 only below p = 1e-15
     with Path(output).open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["timestamp", "value", "expected", "anomaly_score", "alarm"])
         for i, t in enumerate(raw_ts):
             v = "" if math.isnan(vals[i]) else f"{vals[i]:g}"
             e = "" if math.isnan(res.expected[i]) else f"{res.expected[i]:.6g}"
-            w.writerow([t, v, e, out_score[i], int(bool(res.alarm[i]))])
-    return int(np.sum(res.alarm))
+            w.writerow([t, v, e, out_score[i], int(bool(alarm[i]))])
+    return int(np.sum(alarm))
 
 
 def detect_series_command(
@@ -186,11 +211,13 @@ def detect_series_command(
     method: Annotated[str, typer.Option("--method", help=", ".join(METHODS))] = "combined",
     score: Annotated[str, typer.Option("--score", help="prob: 1 - p; log: -log10 p (no ties)")] = "prob",
     duplicates: Annotated[str, typer.Option("--duplicates", help="rows sharing a timestamp: sum or mean")] = "sum",
+    alarms: Annotated[str, typer.Option("--alarms", help="every: each bucket; onset: episode starts only; auto: "
+                                        "onset for combined, every for the published methods")] = "auto",
 ) -> None:
     """Typer command: ``app.command("detect-series")(detect_series_command)``."""
     try:
         n = detect_series(input, output, method, score, duplicates,
-                          warn=lambda msg: typer.echo(f"warning: {msg}", err=True))
+                          warn=lambda msg: typer.echo(f"warning: {msg}", err=True), alarms=alarms)
     except (ValueError, OSError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(code=2) from None

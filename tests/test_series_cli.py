@@ -136,3 +136,33 @@ def test_negative_values_only_where_the_method_allows(tmp_path: Path) -> None:
     detect_series(src, tmp_path / "o.csv", "ears-c1")
     with pytest.raises(ValueError, match=r"line 3: field 'value' must be a count >= 0 for this method"):
         detect_series(src, tmp_path / "o.csv", "combined")
+
+
+def test_combined_reports_one_alarm_per_episode_and_the_published_methods_every_bucket(tmp_path: Path) -> None:
+    """A surge lasting five days: ``combined`` (auto = onset) alarms at its start only, as the alert layer
+    raises one alert per episode; ``--alarms every`` and EARS (auto = every, as R reports it) alarm on the
+    days it stays high. A new surge weeks later is a new episode."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    quiet = [str(v) for v in rng.poisson(4, 21)]
+    vals = quiet + ["40", "45", "50", "48", "46"] + [str(v) for v in rng.poisson(4, 40)] + ["60"] + ["4"] * 3
+    rows = ["timestamp,value"] + [f"{86400 * d},{v}" for d, v in enumerate(vals)]
+    src = _write(tmp_path / "in.csv", "\n".join(rows) + "\n")
+
+    def alarmed(name: str, **kw) -> list[int]:
+        out = tmp_path / f"{name}.csv"
+        detect_series(src, out, **kw)
+        return [i for i, r in enumerate(csv.DictReader(out.open())) if r["alarm"] == "1"]
+
+    episodes = alarmed("auto")
+    assert episodes == [21, 66], episodes
+    every = alarmed("every", alarms="every")
+    assert {21, 22, 23, 66} <= set(every) and set(episodes) <= set(every)
+    assert alarmed("ears", method="ears-c1") == alarmed("ears-every", method="ears-c1", alarms="every")
+    onset = tmp_path / "onset.csv"
+    detect_series(src, onset, score="log")
+    scores = [r["anomaly_score"] for r in csv.DictReader(onset.open())]
+    assert all(float(s) == 0.0 for s in scores[22:26]) and float(scores[21]) > 10
+    with pytest.raises(ValueError, match="alarms must be one of"):
+        detect_series(src, tmp_path / "x.csv", alarms="first")
