@@ -305,6 +305,26 @@ class GatheringReport(Event):
     enterprise_id: CreditCode | None = None
 
 
+class CreditEvent(str, Enum):
+    listed = "listed"
+    repaid = "repaid"
+    removed = "removed"
+
+
+class CreditRecord(Event):
+    """The wage-arrears credit record's changes, sent back by the API (``alerts_api/store/credit.py``): an
+    enterprise listed after a case verified ``arrears_confirmed``, its repayment, its removal."""
+
+    topic_class: ClassVar[str] = "credit"
+    subject_field: ClassVar[str | None] = None
+    subject_id: CreditCode = Field(description="the enterprise (named subject_id: the record is about a case's "
+                                               "subject, not evidence the engine scores)")
+    event: CreditEvent
+    case_code: Text = Field(min_length=1, max_length=24, description="the case that listed it")
+    offences: int = Field(ge=0, le=10_000, description="listings of this enterprise so far, this one included")
+    area_code: AreaCode | None = None
+
+
 class EnterpriseRecord(Event):
     """Enterprise registry (reference data): who the enterprise is and where."""
 
@@ -319,9 +339,10 @@ class EnterpriseRecord(Event):
 SOURCE_RECORDS: tuple[type[Event], ...] = (
     Petition, MarketPenalty, WaterArrears, ElectricityArrears, ConstructionProject,
     WageAccount, SocialInsuranceArrears, PublicOpinion, CourtBlacklist, Litigation,
-    HotlineComplaint, GatheringReport, EnterpriseRecord,
+    HotlineComplaint, GatheringReport, EnterpriseRecord, CreditRecord,
 )
-"""Every input record type: the ten Yuhang classes, hotline, gatherings, registry."""
+"""Every input record type: the ten Yuhang classes, hotline, gatherings, registry, and the credit record the API
+sends back."""
 
 MAX_RECORD_BYTES = 1_000_000
 """one Kafka record (Faust's and most brokers' default limit)"""

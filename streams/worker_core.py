@@ -21,6 +21,7 @@ from detectors.enterprise import EnterpriseState
 from detectors.features import IndustryContext
 from streams import area_state
 from streams.complaint_surge import ComplaintSurgeTracker
+from streams.credit_book import CreditBook
 from streams.group_incidents import GroupIncidentWatch
 from streams.poison import Failure, non_finite, score_batch
 from streams.score_feed import material
@@ -54,7 +55,8 @@ class WorkerCore:
         self.engine = engine
         self.surges = surges or ComplaintSurgeTracker()
         self.groups = groups or GroupIncidentWatch(self.surges)
-        self.parts = {"surge": self.surges, "gathering": self.groups}
+        self.credits = CreditBook()
+        self.parts = {"surge": self.surges, "gathering": self.groups, "credit": self.credits}
         self.outbox: deque[list[dict[str, Any]]] = deque(maxlen=OUTBOX_BATCHES)
         self.min_change = score_feed_min_change
 
@@ -74,8 +76,10 @@ class WorkerCore:
             return EnterpriseState.from_dict(stored, self.engine.dedup) if stored else None
 
         area_alerts, out, failed, reruns = score_batch(
-            [("complaint-surge counter", self.surges.process), ("gathering watch", self.groups.process)],
+            [("credit record", self.credits.process), ("complaint-surge counter", self.surges.process),
+             ("gathering watch", self.groups.process)],
             self.engine, events, load)
+        self.credits.annotate(out.alerts)
         result = BatchResult(failed=failed, reruns=reruns, duplicates=out.duplicates)
         latest = {u["enterprise_id"]: u for u in out.score_updates}  # one update per enterprise per batch
         result.feed = [u for eid, u in latest.items() if material(out.touched[eid], u, self.min_change)]

@@ -9,7 +9,7 @@ worker's side of that topic is not built yet.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,8 +18,10 @@ from alerts_api.store import cases as case_store
 from alerts_api.store.alerts import scoped
 from alerts_api.store.models import Case, CreditEntry
 from alerts_api.store.outbox import enqueue_signal
+from streams.records import CreditRecord
 
-TOPIC = "ew.credit"
+TOPIC = CreditRecord.topic()
+"""ew.credit: the worker reads it (streams/credit_book.py)"""
 
 
 class AlreadyRepaid(ValueError):
@@ -94,7 +96,14 @@ def get(session: Session, entry_id: int, *, area_scope: str | None) -> CreditEnt
 
 
 def _signal(session: Session, entry: CreditEntry, event: str, now: datetime, offences_so_far: int) -> None:
+    # the worker's contract for ew.credit (streams/records.py: CreditRecord), so it validates what it reads
     enqueue_signal(session, TOPIC, entry.subject_id, entry.case_code, f"credit.{event}",
-                   {"event": event, "subject_id": entry.subject_id, "area_code": entry.area_code,
-                    "case_code": entry.case_code, "listed_at": entry.listed_at.isoformat(),
-                    "offences": offences_so_far, "at": now.isoformat()}, now)
+                   {"event_id": f"credit-{entry.id}-{event}", "occurred_at": _aware(now).isoformat(),
+                    "source": "earlywarn-api", "event": event, "subject_id": entry.subject_id,
+                    "area_code": entry.area_code or None, "case_code": entry.case_code,
+                    "offences": offences_so_far}, now)
+
+
+def _aware(t: datetime) -> datetime:
+    """The contract wants a time zone; the store's times are UTC (SQLite gives them back naive)."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)

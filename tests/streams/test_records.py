@@ -23,12 +23,13 @@ EXAMPLES = {
     "hotline_complaint": {"area_code": "330110001002", "topic": "wage", "enterprise_id": E},
     "gathering_report": {"area_code": "330110001002003", "gathering_id": "g1", "headcount": 35, "cause": "construction_payment"},
     "enterprise_registry": {"enterprise_id": E, "name": "某建设有限公司", "industry": "construction", "area_code": "330110001002003", "employees": 120},
+    "credit": {"subject_id": E, "event": "listed", "case_code": "WA-0000042", "offences": 2},
 }
 
 
 def test_every_data_class_has_an_example():
     assert set(EXAMPLES) == set(RECORD_BY_CLASS)
-    assert len(SOURCE_RECORDS) == 13  # ten Yuhang classes + hotline + gatherings + registry
+    assert len(SOURCE_RECORDS) == 14  # ten Yuhang classes + hotline + gatherings + registry + the credit record
 
 
 @pytest.mark.parametrize("cls", sorted(EXAMPLES))
