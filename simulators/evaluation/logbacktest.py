@@ -125,11 +125,12 @@ def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: D
             ours = [ev for ev in batch if ev.enterprise_id]
             if before_batch is not None:
                 before_batch(ours)
-            engine.step(ours, REF_MIDNIGHT + d * DAY)
+            wage_alerts = engine.step(ours, REF_MIDNIGHT + d * DAY)
             seen.observe(ours)
             surges.process(batch)
             groups.observe(batch)
             plain.observe(batch)
+            groups.watch.note_alerts(wage_alerts)  # as the worker does after each batch: the next day's gatherings see them
             days += 1
             bar.update()
             for ev in ours:
