@@ -26,6 +26,7 @@ import numpy as np
 from detectors.crowd_growth import project
 from detectors.group_incident import GatheringTracker, place_prior, surge_prior
 from detectors.levels import alert_id
+from streams.area_tension import AreaTensionTracker
 from streams.complaint_surge import ComplaintSurgeTracker
 from streams.records import MAX_PEOPLE
 
@@ -49,6 +50,8 @@ class GroupIncidentWatch:
     """where the street's wage-complaint surge comes from; None leaves the headcount alone to decide"""
     large: float = 100.0
     threshold: float = 0.5
+    tension: AreaTensionTracker | None = None
+    """days-ahead tension per community (``area_tension`` alerts); None raises gathering alerts only"""
     tracker: GatheringTracker = field(init=False)
 
     def __post_init__(self) -> None:
@@ -60,6 +63,8 @@ class GroupIncidentWatch:
 
     def note_alerts(self, alerts: list[dict[str, Any]]) -> None:
         """Take the wage-arrears engine's alerts: which enterprises are at yellow or red now (closed ones leave)."""
+        if self.tension is not None:
+            self.tension.note_alerts(alerts)
         for a in alerts:
             if a.get("kind") != "wage_arrears" or a.get("list", "inspect_now") != "inspect_now":
                 continue
@@ -93,8 +98,9 @@ class GroupIncidentWatch:
                 self.tracker.alerted.add(gid)
 
     def process(self, events: list[DecodedEvent]) -> list[dict[str, Any]]:
-        """Alerts for the gatherings in ``events`` that are now projected to become large (once each)."""
-        out = []
+        """Alerts for the gatherings in ``events`` that are now projected to become large (once each), and for the
+        communities whose tension reached a level on a day the batch closed."""
+        out = self.tension.process(events) if self.tension is not None else []
         for ev in events:
             if ev.data_class != "gathering_report":
                 continue
