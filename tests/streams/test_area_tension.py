@@ -11,7 +11,8 @@ T0 = 1_751_299_200.0 - 8 * 3600   # 2025-07-01T00:00+08:00: far from the Spring 
 TENSE, CALM = "330110001002", "330110001003"
 WEIGHTS = {"intercept": -6.0, "at_risk_workers": 0.5, "collective_petitions": 1.0, "voice_surprise": 0.6,
            "cluster": 0.3, "calendar": 0.5}
-"""fixed here, so the tests check the mechanism and not whatever the fit last gave"""
+LEVELS = (0.02, 0.08, 0.25)
+"""both fixed here, so the tests check the mechanism and not whatever the fit last gave"""
 
 
 def voices(day: int, n: int, grid: str, kind: str = "hotline_complaint", topic: str = "wage", people: int = 1):
@@ -41,7 +42,7 @@ def run(tracker, batches):
 
 def test_a_week_of_rising_wage_complaints_and_a_collective_petition_raise_the_community_and_say_why():
     rng = np.random.default_rng(1)
-    tracker = AreaTensionTracker(weights=WEIGHTS)
+    tracker = AreaTensionTracker(weights=WEIGHTS, levels=LEVELS)
     assert run(tracker, quiet_days(rng, range(70))) == [], "ordinary load raises nothing"
     rising = [voices(d, 2 + d - 70, f"{TENSE}00{1 + d % 3}") + voices(d, 0, f"{CALM}001") for d in range(70, 77)]
     rising[-2] += voices(75, 1, f"{TENSE}002", kind="petition", people=40)
@@ -59,13 +60,13 @@ def test_a_week_of_rising_wage_complaints_and_a_collective_petition_raise_the_co
 
 def test_a_community_that_always_complains_this_much_is_not_tense():
     rng = np.random.default_rng(2)
-    tracker = AreaTensionTracker(weights=WEIGHTS)
+    tracker = AreaTensionTracker(weights=WEIGHTS, levels=LEVELS)
     loud = [voices(d, int(rng.poisson(6)), f"{TENSE}00{1 + d % 5}") for d in range(90)]
     assert run(tracker, loud) == []
 
 
 def test_workers_at_an_enterprise_at_red_risk_count_in_its_community():
-    tracker = AreaTensionTracker(weights={**WEIGHTS, "at_risk_workers": 1.0})
+    tracker = AreaTensionTracker(weights={**WEIGHTS, "at_risk_workers": 1.0}, levels=LEVELS)
     watch = GroupIncidentWatch(tension=tracker)
     run(watch, quiet_days(np.random.default_rng(3), range(60)))
     watch.note_alerts([{"kind": "wage_arrears", "list": "inspect_now", "subject_id": "91330110MA0000001X",
@@ -81,7 +82,7 @@ def test_workers_at_an_enterprise_at_red_risk_count_in_its_community():
 
 def test_the_levels_follow_design_deadlines():
     from datetime import datetime
-    tracker = AreaTensionTracker(weights={**WEIGHTS, "at_risk_workers": 3.0})
+    tracker = AreaTensionTracker(weights={**WEIGHTS, "at_risk_workers": 3.0}, levels=LEVELS)
     tracker.process(voices(0, 3, f"{TENSE}001"))
     tracker.note_alerts([{"kind": "wage_arrears", "subject_id": "e", "level_rank": 3, "workers_at_risk": 2000,
                           "area_code": f"{TENSE}001"}])
