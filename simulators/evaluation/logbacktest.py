@@ -131,6 +131,7 @@ def score_tension(alerts: list[dict[str, Any]], truth: Truth, communities: int) 
             "area": "community", "horizon_days": TENSION_HORIZON_DAYS,
             "wage_related": part([g.wage_related for g in incidents]),
             "large": part([g.peak_headcount >= LARGE for g in incidents]),
+            "with_building_tension": part([g.tension_days > 0 for g in incidents]),
             "by_level": {lv: sum(1 for _, _, r in episodes.values() if r == k) for k, lv in
                          ((1, "blue"), (2, "yellow"), (3, "red"))}}
 
