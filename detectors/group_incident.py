@@ -63,6 +63,28 @@ def surge_prior(statistic: float, per_unit: float = 0.25, cap: float = 6.0) -> f
     return round(per_unit * min(statistic, cap), 6)
 
 
+WAGE_CAUSES = ("wage", "construction_payment")
+
+PLACE_LOGODDS = {3: 1.5, 2: 0.75}
+"""log-odds a wage gathering gains when the enterprise it names is at red (3) or yellow (2) wage-arrears risk"""
+
+
+def place_prior(cause: str, enterprise_rank: int) -> float:
+    """Log-odds that cause and place add: workers owed wages by an enterprise already at risk do not disperse.
+
+    A market queue or a gathering naming no enterprise at risk gets nothing;
+    a wage or construction-payment gathering at a site whose enterprise the
+    wage-arrears engine holds at red gets +1.5, as much as the strongest street
+    complaint surge: a named enterprise is nearer the crowd than a street (the seed case's developer, 000: L1021).
+
+    >>> place_prior("wage", 3), place_prior("construction_payment", 2), place_prior("other", 3), place_prior("wage", 0)
+    (1.5, 0.75, 0.0, 0.0)
+    """
+    if cause not in WAGE_CAUSES:
+        return 0.0
+    return PLACE_LOGODDS.get(int(enterprise_rank), 0.0)
+
+
 @dataclass
 class GatheringTracker:
     """Per-gathering counts; ``observe`` returns the probability and whether to alert now (once per gathering)."""

@@ -4,9 +4,14 @@ Each gathering's successive headcounts go to
 :class:`detectors.group_incident.GatheringTracker`, which projects the
 headcount half an hour ahead. The street's wage-complaint surge over the past
 week (:class:`streams.complaint_surge.ComplaintSurgeTracker`) shifts that
-probability a little (:func:`detectors.group_incident.surge_prior`). A
-gathering projected to become large is alerted once, at once: an officer must
-never miss an escalation. No Faust import: the agent feeds events in.
+probability a little (:func:`detectors.group_incident.surge_prior`), and so
+does the place: a wage gathering naming an enterprise the wage-arrears engine
+holds at yellow or red (:meth:`GroupIncidentWatch.note_alerts`,
+:func:`detectors.group_incident.place_prior`). A gathering projected to become
+large is alerted once, at once: an officer must never miss an escalation. The
+alert states the projected headcount with its interval
+(:func:`detectors.crowd_growth.project`). No Faust import: the agent feeds
+events and the engine's alerts in.
 """
 from __future__ import annotations
 
@@ -16,14 +21,20 @@ from typing import Any
 
 from detectors.engine import DecodedEvent, iso
 from detectors.evidence import WAGE_TOPICS
-from detectors.group_incident import GatheringTracker, surge_prior
+import numpy as np
+
+from detectors.crowd_growth import project
+from detectors.group_incident import GatheringTracker, place_prior, surge_prior
 from detectors.levels import alert_id
+from streams.area_tension import AreaTensionTracker
 from streams.complaint_surge import ComplaintSurgeTracker
 from streams.records import MAX_PEOPLE
 
 RULES_VERSION = "group-growth-1"
 RED_AT = 0.8
 """escalation probability from which the alert is red rather than yellow"""
+RISK_KEY = "~enterprise-risk"
+"""the table key (under the part's prefix) of the enterprises' wage-arrears levels; no gathering id starts with ~"""
 HANDLE_WITHIN = timedelta(hours=1)
 """a gathering is handled on the spot, not within days"""
 
@@ -39,22 +50,47 @@ class GroupIncidentWatch:
     """where the street's wage-complaint surge comes from; None leaves the headcount alone to decide"""
     large: float = 100.0
     threshold: float = 0.5
+    tension: AreaTensionTracker | None = None
+    """days-ahead tension per community (``area_tension`` alerts); None raises gathering alerts only"""
     tracker: GatheringTracker = field(init=False)
 
     def __post_init__(self) -> None:
         self.tracker = GatheringTracker(threshold=self.threshold, large=self.large)
         self._changed: set[str] = set()
+        self.enterprise_risk: dict[str, int] = {}
+        """enterprise id → its open wage-arrears level rank (2 yellow, 3 red), from the engine's alerts"""
+        self._risk_changed = False
+
+    def note_alerts(self, alerts: list[dict[str, Any]]) -> None:
+        """Take the wage-arrears engine's alerts: which enterprises are at yellow or red now (closed ones leave)."""
+        if self.tension is not None:
+            self.tension.note_alerts(alerts)
+        for a in alerts:
+            if a.get("kind") != "wage_arrears" or a.get("list", "inspect_now") != "inspect_now":
+                continue
+            ent, rank = str(a["subject_id"]), int(a.get("level_rank") or 0)
+            if rank >= 2:
+                self.enterprise_risk[ent] = rank
+            else:
+                self.enterprise_risk.pop(ent, None)
+            self._risk_changed = True
 
     def changes(self) -> dict[str, Any]:
         """Gatherings touched since the last call, as JSON by gathering id, for a Faust table (issue #19: a
         gathering growing 30 → 33 → 95 across a restart raised no alert, its counts were in memory only)."""
-        out = {gid: {"counts": self.tracker.counts[gid], "alerted": gid in self.tracker.alerted}
-               for gid in self._changed}
+        out: dict[str, Any] = {gid: {"counts": self.tracker.counts[gid], "alerted": gid in self.tracker.alerted}
+                               for gid in self._changed}
         self._changed.clear()
+        if self._risk_changed:
+            out[RISK_KEY] = dict(self.enterprise_risk)
+            self._risk_changed = False
         return out
 
     def restore(self, items: dict[str, Any]) -> None:
         for gid, v in items.items():
+            if gid == RISK_KEY:
+                self.enterprise_risk = {str(k): int(r) for k, r in (v or {}).items()}
+                continue
             if v is None:
                 continue
             self.tracker.counts[gid] = [(float(t), int(n)) for t, n in v["counts"]]
@@ -62,8 +98,9 @@ class GroupIncidentWatch:
                 self.tracker.alerted.add(gid)
 
     def process(self, events: list[DecodedEvent]) -> list[dict[str, Any]]:
-        """Alerts for the gatherings in ``events`` that are now projected to become large (once each)."""
-        out = []
+        """Alerts for the gatherings in ``events`` that are now projected to become large (once each), and for the
+        communities whose tension reached a level on a day the batch closed."""
+        out = self.tension.process(events) if self.tension is not None else []
         for ev in events:
             if ev.data_class != "gathering_report":
                 continue
@@ -72,13 +109,16 @@ class GroupIncidentWatch:
             wage = f.get("cause") in WAGE_TOPICS  # a wage-complaint surge says nothing of buyers or creditors
             stat = self.surges.area_statistic(area, ev.t) if self.surges is not None and wage else 0.0
             prior = surge_prior(stat)
-            p, fire = self.tracker.observe(str(f["gathering_id"]), ev.t / 60.0, _people(f["headcount"]), prior)
+            rank = self.enterprise_risk.get(str(f.get("enterprise_id") or ""), 0)
+            place = place_prior(str(f.get("cause", "other")), rank)
+            p, fire = self.tracker.observe(str(f["gathering_id"]), ev.t / 60.0, _people(f["headcount"]), prior + place)
             self._changed.add(str(f["gathering_id"]))
             if fire:
-                out.append(self._alert(ev, p, stat, prior))
+                out.append(self._alert(ev, p, stat, prior, place, rank))
         return out
 
-    def _alert(self, ev: DecodedEvent, p: float, stat: float, prior: float) -> dict[str, Any]:
+    def _alert(self, ev: DecodedEvent, p: float, stat: float, prior: float, place: float = 0.0,
+               rank: int = 0) -> dict[str, Any]:
         f = ev.fields
         gid, area, headcount = str(f["gathering_id"]), str(f["area_code"]), _people(f["headcount"])
         seq = self.tracker.counts[gid]
@@ -89,6 +129,15 @@ class GroupIncidentWatch:
         reasons = [{"signal": "gathering_growth", "label": "gathering growing",
                     "contribution": round(p, 3), "detail": f"{growth} ({f.get('cause', 'other')})",
                     "event_id": str(f["event_id"]), "event_time": ev.t}]
+        proj = project(np.array([x[0] for x in seq]), np.array([x[1] for x in seq]), self.tracker.horizon_min)
+        reasons.append({"signal": "crowd_projection", "label": "projected headcount",
+                        "contribution": round(proj.probability_at_least(self.large), 3),
+                        "detail": proj.describe(), "event_id": str(f["event_id"]), "event_time": ev.t})
+        if place > 0:
+            reasons.append({"signal": "enterprise_at_risk", "label": "the enterprise owing them is at risk",
+                            "contribution": round(place, 3),
+                            "detail": f"{f.get('enterprise_id')} at {'red' if rank >= 3 else 'yellow'} wage-arrears risk",
+                            "event_id": "", "event_time": ev.t})
         if prior > 0:
             reasons.append({"signal": "complaint_surge", "label": "wage complaints surging in the street",
                             "contribution": round(prior, 3),

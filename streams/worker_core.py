@@ -83,6 +83,7 @@ class WorkerCore:
         result = BatchResult(failed=failed, reruns=reruns, duplicates=out.duplicates)
         latest = {u["enterprise_id"]: u for u in out.score_updates}  # one update per enterprise per batch
         result.feed = [u for eid, u in latest.items() if material(out.touched[eid], u, self.min_change)]
+        self.groups.note_alerts(out.alerts)  # gatherings in later batches weigh the enterprise's wage-arrears level
         for alert in out.alerts + area_alerts:
             where = non_finite(alert)
             if where is None:

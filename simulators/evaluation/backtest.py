@@ -206,8 +206,8 @@ class EnginePass:
             "inspect_now": defaultdict(list), "early_warning": defaultdict(list)}
         self.duplicates = 0
 
-    def step(self, batch: list[DecodedEvent], delivered_from: float = float("-inf")) -> None:
-        """Run one batch delivered no earlier than ``delivered_from`` (epoch s).
+    def step(self, batch: list[DecodedEvent], delivered_from: float = float("-inf")) -> list[dict[str, Any]]:
+        """Run one batch delivered no earlier than ``delivered_from`` (epoch s); the engine's alert payloads.
 
         An alert cannot be acted on before its evidence arrived: it is dated
         when the batch was complete (:func:`decided_at`), so late deliveries do
@@ -237,6 +237,7 @@ class EnginePass:
                     a["alert_id"], a["subject_id"], raised, raised + handling, a["level"], score=a["score"],
                     list=a.get("list", "inspect_now"), reasons=a["reasons"], episode_start=_ts(a["episode_start"]))
             known.last_level = a["level"]
+        return out.alerts
 
     def result(self) -> EngineRun:
         ordered = sorted(self.alerts.values(), key=lambda a: (a.raised, a.subject_id))

@@ -20,6 +20,7 @@ from simulators.evaluation.backtest import DAY, REF_MIDNIGHT, DecodeStats, Engin
 from simulators.evaluation.baseline import BaselineTable, PointsTrace, trace_points
 from simulators.evaluation.logfiles import LogItem
 from simulators.evaluation.observability import EvidenceSeen
+from streams.area_tension import AreaTensionTracker
 from streams.complaint_surge import ComplaintSurgeTracker
 from streams.group_incidents import GroupIncidentWatch
 from simulators.world.truth import CST, Truth, epoch0
@@ -38,13 +39,23 @@ class GatheringAlerts:
     large: int = LARGE
     alerts: dict[str, tuple[float, str]] = field(default_factory=dict)
     registry_areas: set[str] = field(default_factory=set)
+    tension: list[dict[str, Any]] = field(default_factory=list)
+    """the watch's ``area_tension`` alerts, in the order raised"""
 
     def observe(self, batch: list[DecodedEvent]) -> None:
         for ev in batch:
             if ev.data_class == "enterprise_registry":
                 self.registry_areas.add(ev.fields["area_code"])
         for alert in self.watch.process(batch):
+            if alert["kind"] == "area_tension":
+                self.tension.append(alert)
+                continue
             self.alerts[alert["subject_id"]] = (datetime.fromisoformat(alert["raised_at"]).timestamp(), alert["area_code"])
+
+    def communities(self, grids: int | None) -> int:
+        """Communities of the district: from the registry's grid codes (or grids / 5 when only a count is known)."""
+        known = {a[:12] for a in self.registry_areas if len(a) == 15}
+        return len(known) or max((grids or 0) // 5, 1)
 
     def score(self, truth: Truth, grids: int | None) -> dict[str, Any]:
         """Hits (an alert before the peak of a gathering reaching ``large``), misses, false alarms, lead."""
@@ -82,6 +93,49 @@ class GatheringAlerts:
                 "large_headcount": self.large}
 
 
+TENSION_HORIZON_DAYS = 14.0
+"""a tension alert is a hit when a group incident starts in its community within this many days after it"""
+
+
+def score_tension(alerts: list[dict[str, Any]], truth: Truth, communities: int) -> dict[str, Any]:
+    """Hits (an incident whose community was alerted in the 14 days before it started), lead in days, false alarms
+    (alert episodes followed by no incident in their community within 14 days), per community-month."""
+    t0 = epoch0(truth.start)
+    episodes: dict[str, tuple[float, str, int]] = {}
+    for a in alerts:
+        raised = datetime.fromisoformat(a["raised_at"]).timestamp()
+        first = episodes.get(a["alert_id"])
+        episodes[a["alert_id"]] = (first[0] if first else raised, a["area_code"], max(a["level_rank"], first[2] if first else 0))
+    incidents = [g for g in truth.incidents if 0 <= g.start < truth.days]
+    starts = [(t0 + g.start * DAY, g.area_code[:12]) for g in incidents]
+    horizon = TENSION_HORIZON_DAYS * DAY
+    leads: list[float] = []
+    hit_flags = []
+    for (start, comm) in starts:
+        before = [r for r, c, _ in episodes.values() if c == comm and start - horizon <= r < start]
+        hit_flags.append(bool(before))
+        if before:
+            leads.append((start - min(before)) / DAY)
+    followed = [any(c == comm and r < start <= r + horizon for start, comm in starts) for r, c, _ in episodes.values()]
+    false_alarms = sum(not f for f in followed)
+    months = truth.days / 30.44
+
+    def part(keep: list[bool]) -> dict[str, int]:
+        return {"incidents": sum(keep), "hits": sum(h for h, k in zip(hit_flags, keep) if k)}
+
+    return {"incidents": len(incidents), "hits": sum(hit_flags), "misses": len(incidents) - sum(hit_flags),
+            "median_lead_days": round(float(np.median(leads)), 1) if leads else None,
+            "alert_episodes": len(episodes), "false_alarms": false_alarms,
+            "precision": round(sum(followed) / len(episodes), 3) if episodes else None,
+            "false_alarms_per_area_month": round(false_alarms / (max(communities, 1) * months), 6),
+            "area": "community", "horizon_days": TENSION_HORIZON_DAYS,
+            "wage_related": part([g.wage_related for g in incidents]),
+            "large": part([g.peak_headcount >= LARGE for g in incidents]),
+            "with_building_tension": part([g.tension_days > 0 for g in incidents]),
+            "by_level": {lv: sum(1 for _, _, r in episodes.values() if r == k) for k, lv in
+                         ((1, "blue"), (2, "yellow"), (3, "red"))}}
+
+
 @dataclass
 class LogPass:
     stats: DecodeStats
@@ -104,16 +158,18 @@ class LogPass:
 
 def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: DecodeStats,
             progress: bool = False, keep_scores: bool = False, record: Callable[[list[Any]], None] | None = None,
-            before_batch: Callable[[list[DecodedEvent]], None] | None = None) -> LogPass:
+            before_batch: Callable[[list[DecodedEvent]], None] | None = None,
+            tension_rows: list[tuple[str, int, list[float]]] | None = None) -> LogPass:
     """Decode ``items`` once and feed each delivery day to the engine, the baseline and the gathering tracker.
 
+    ``tension_rows``, when a list, receives every community-day's tension features (for fitting the weights).
     ``stats`` collects counts and problem lines (pass the same
     :class:`~simulators.evaluation.logfiles.LineProblems` to the reader that made ``items``).
     """
     engine = EnginePass(rules, keep_scores)
     engine.engine.record = record
     surges = ComplaintSurgeTracker()
-    groups = GatheringAlerts(GroupIncidentWatch(surges, large=LARGE))
+    groups = GatheringAlerts(GroupIncidentWatch(surges, large=LARGE, tension=AreaTensionTracker(record=tension_rows)))
     plain = GatheringAlerts(GroupIncidentWatch(None, large=LARGE))
     seen = EvidenceSeen()
     bar = tqdm(desc="backtest", unit="day", disable=not progress, leave=False, mininterval=0.5)
@@ -125,11 +181,12 @@ def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: D
             ours = [ev for ev in batch if ev.enterprise_id]
             if before_batch is not None:
                 before_batch(ours)
-            engine.step(ours, REF_MIDNIGHT + d * DAY)
+            wage_alerts = engine.step(ours, REF_MIDNIGHT + d * DAY)
             seen.observe(ours)
             surges.process(batch)
             groups.observe(batch)
             plain.observe(batch)
+            groups.watch.note_alerts(wage_alerts)  # as the worker does after each batch: the next day's gatherings see them
             days += 1
             bar.update()
             for ev in ours:

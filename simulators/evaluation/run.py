@@ -11,7 +11,7 @@ from rules.loader import load_rules
 from simulators.evaluation.alerts_out import write_alerts
 from simulators.evaluation.backtest import DecodeStats, TruthIndex, evaluate
 from simulators.evaluation.baseline import DEFAULT_BASELINE, load_baseline
-from simulators.evaluation.logbacktest import LogPass, match_baseline, run_log
+from simulators.evaluation.logbacktest import LogPass, match_baseline, run_log, score_tension
 from simulators.evaluation.logfiles import iter_lines, read_events
 from simulators.evaluation.truthfile import TruthDoc, read_truth
 from simulators.world.generate import generate
@@ -150,6 +150,7 @@ def score_pass(lp: LogPass, source: TruthSource, table: Any, keep_scores: bool =
                             "headcount_only": {k: v for k, v in lp.groups_headcount_only.score(source.truth, source.grids)
                                                .items() if k in ("hits", "false_alarms", "late_alerts",
                                                                  "median_lead_minutes")}},
+        "area_tension": score_tension(lp.groups.tension, source.truth, lp.groups.communities(source.grids)),
         "recall_ceiling": lp.seen.ceiling(source.truth),
     })
     if keep_scores:

@@ -89,6 +89,7 @@ class IncidentRow(_Row):
     cause: str = ""
     wage_related: bool = False
     enterprise_id: str | None = None
+    tension_days: int = Field(default=0, ge=0, description="days of building tension before it (simulator truth)")
 
 
 class VerificationRow(_Row):
@@ -136,7 +137,7 @@ class TruthDoc(_Row):
                                      d(r.peak_at, d(r.end, d(r.start) + UNKNOWN_PEAK_HOURS / 24.0)),
                                      d(r.end, d(r.start) + UNKNOWN_PEAK_HOURS / 24.0),
                                      r.initial_headcount or 0, r.peak_headcount, r.cause, r.enterprise_id,
-                                     r.wage_related)
+                                     r.wage_related, r.tension_days)
                        for r in self.group_incidents])
 
     def verifications(self) -> dict[str, list[tuple[float, str]]]:

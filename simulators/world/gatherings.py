@@ -63,6 +63,37 @@ def group_incidents(s: Scenario, d: District, rng: np.random.Generator, arrears:
     out.sort(key=lambda x: (x.start, x.area_code))
     for k, inc in enumerate(out):
         inc.gathering_id = f"g-{k:05d}"
+    if g.tension_share > 0:
+        # a stream of its own, so a world without building tension draws every other number as before
+        trng = np.random.default_rng([s.seed, 2323])
+        for inc in out:
+            if trng.random() < g.tension_share * (1.0 if inc.wage_related else 0.5):
+                inc.tension_days = int(trng.integers(4, 15))
+    return out
+
+
+TENSION_TOPIC = {"wage": "wage", "construction_payment": "construction_payment", "property_buyers": "property",
+                 "creditors": "other", "other": "other"}
+
+
+def tension_voices(inc: GroupIncident, rng: np.random.Generator) -> list[tuple[float, str, int]]:
+    """Complaints and petitions in the incident's grid over its ``tension_days``: (day, class, people).
+
+    Rising day by day from about one a day to four, individual petitions
+    among them, and a collective petition (5–60 people) in the last three days
+    more often than not — the building tension of 000: L649.
+    """
+    out: list[tuple[float, str, int]] = []
+    n = inc.tension_days
+    day0 = float(np.floor(inc.start)) - n
+    for k in range(n):
+        ramp = (k + 1) / n
+        for _ in range(int(rng.poisson(0.8 + 3.2 * ramp))):
+            out.append((day0 + k + rng.uniform(0.3, 0.9), "hotline_complaint", int(rng.integers(1, 4))))
+        for _ in range(int(rng.poisson(0.1 + 0.5 * ramp))):
+            out.append((day0 + k + rng.uniform(0.3, 0.7), "petition", 1))
+    if n and rng.random() < 0.6:
+        out.append((day0 + n - rng.uniform(0.3, 3.0), "petition", int(rng.integers(5, 61))))
     return out
 
 

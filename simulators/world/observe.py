@@ -30,7 +30,7 @@ from datetime import date
 import numpy as np
 
 from simulators.world.district import ROLE_GENERAL, District
-from simulators.world.gatherings import reports
+from simulators.world.gatherings import TENSION_TOPIC, reports, tension_voices
 from simulators.world.latent import Latent
 from simulators.world.scenario import INDUSTRIES, TOPICS, Scenario
 from simulators.world.truth import spring_festival_days
@@ -384,6 +384,21 @@ class Observer:
             for day, count in reports(inc, rng, self.nu):
                 self.emit(day, "gathering_report", {"area_code": inc.area_code, "gathering_id": inc.gathering_id,
                                                     "headcount": count, "cause": cause, "enterprise_id": inc.enterprise_id})
+        # building tension: its own stream, so a world without it observes every other record as before; the
+        # voices name no enterprise (people complain about a site, a compound, a boss), so the wage-arrears
+        # engine sees none of them and only the area's counts rise
+        trng = np.random.default_rng([self.s.seed, 2324])
+        for inc in self.lat.incidents:
+            if not inc.tension_days or not 0 <= inc.start < self.s.days:
+                continue
+            topic = TENSION_TOPIC[inc.cause]
+            for day, cls, people in tension_voices(inc, trng):
+                if cls == "hotline_complaint":
+                    self.emit(day, cls, {"enterprise_id": None, "area_code": inc.area_code, "topic": topic,
+                                         "callers": people})
+                else:
+                    self.emit(day, cls, {"enterprise_id": None, "area_code": inc.area_code, "topic": topic,
+                                         "petitioners": people, "collective": people >= 5})
 
     def observe(self) -> list[RawEvent]:
         self.utilities()

@@ -155,6 +155,9 @@ class Gatherings(_Strict):
     escalation_share: float = Field(default=0.12, ge=0, le=1,
                                     description="share of arrears episodes with ≥ 20 workers that escalate to a gathering")
     unrelated_per_month: float = Field(default=1.0, ge=0, description="gatherings with no wage cause, per month")
+    tension_share: float = Field(default=0.0, ge=0, le=1,
+                                 description="share of wage gatherings (half that of others) preceded by 4–14 days "
+                                 "of rising complaints and petitions in their grid; the rest come with no warning")
 
 
 class Surge(_Strict):

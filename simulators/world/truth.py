@@ -77,6 +77,8 @@ class GroupIncident:
     cause: str
     enterprise_id: str | None = None
     wage_related: bool = False
+    tension_days: int = 0
+    """days of rising complaints and petitions in its grid before it started (0: it came with no warning)"""
 
 
 @dataclass
@@ -103,10 +105,13 @@ class Truth:
                     "recovered": d.recovered}
 
         def incident(g: GroupIncident) -> dict[str, Any]:
-            return {"gathering_id": g.gathering_id, "area_code": g.area_code, "start": iso_at(t0, g.start),
-                    "peak_at": iso_at(t0, g.peak_at), "end": iso_at(t0, g.end),
-                    "initial_headcount": g.initial_headcount, "peak_headcount": g.peak_headcount,
-                    "cause": g.cause, "wage_related": g.wage_related, "enterprise_id": g.enterprise_id}
+            out = {"gathering_id": g.gathering_id, "area_code": g.area_code, "start": iso_at(t0, g.start),
+                   "peak_at": iso_at(t0, g.peak_at), "end": iso_at(t0, g.end),
+                   "initial_headcount": g.initial_headcount, "peak_headcount": g.peak_headcount,
+                   "cause": g.cause, "wage_related": g.wage_related, "enterprise_id": g.enterprise_id}
+            if g.tension_days:               # only when the scenario builds tension: older truth files stay as they were
+                out["tension_days"] = g.tension_days
+            return out
 
         doc = {"scenario": self.scenario, "start": self.start.isoformat(), "days": self.days,
                "warmup_days": self.warmup_days, "enterprises": self.enterprises,
@@ -136,7 +141,7 @@ class Truth:
                       for d in doc["distress_intervals"]],
             incidents=[GroupIncident(g["gathering_id"], g["area_code"], day(g["start"]), day(g["peak_at"]), day(g["end"]),
                                      g["initial_headcount"], g["peak_headcount"], g["cause"], g.get("enterprise_id"),
-                                     g.get("wage_related", False))
+                                     g.get("wage_related", False), g.get("tension_days", 0))
                        for g in doc["group_incidents"]])
 
     def summary(self) -> dict[str, Any]:

@@ -52,6 +52,10 @@ def test_report_has_the_documented_keys(report):
     for k in ("effective_warning_rate", "strict_warning_rate", "recall", "recall_non_sudden", "alerts", "outcomes"):
         assert k in report["baseline"], k
     assert set(report["group_incidents"]) >= {"hits", "misses", "false_alarms", "median_lead_minutes"}
+    tension = report["area_tension"]
+    assert set(tension) >= {"hits", "misses", "false_alarms", "median_lead_days", "false_alarms_per_area_month"}
+    assert tension["hits"] + tension["misses"] == tension["incidents"] == report["truth"]["group_incidents"]
+    assert tension["false_alarms"] <= tension["alert_episodes"] == sum(tension["by_level"].values())
     assert sum(report["outcomes"].values()) == report["alerts"]
     assert report["dead_letters"] >= report["faults"]["malformed"] > 0
     assert report["duplicates_skipped"] > 0

@@ -46,8 +46,8 @@ def test_a_wage_complaint_surge_in_the_street_raises_a_borderline_gathering():
     surging = GroupIncidentWatch(surging_street()).process(reports("g2", 45, slow))
     assert plain == []
     assert len(surging) == 1
-    assert [r["signal"] for r in surging[0]["reasons"]] == ["gathering_growth", "complaint_surge"]
-    assert "330110001" in surging[0]["reasons"][1]["detail"]
+    assert [r["signal"] for r in surging[0]["reasons"]] == ["gathering_growth", "crowd_projection", "complaint_surge"]
+    assert "330110001" in surging[0]["reasons"][2]["detail"]
 
 
 def test_the_surge_says_nothing_about_gatherings_of_another_cause_or_street():
@@ -81,3 +81,43 @@ def test_a_redelivered_count_is_counted_once():
     twice.process(first)
     twice.process(first[:2])
     assert once.tracker.counts == twice.tracker.counts
+
+
+def test_the_alert_states_the_projected_headcount_with_its_interval():
+    a = GroupIncidentWatch().process(reports("g-proj", 1, [35, 80]))[0]
+    proj = [r for r in a["reasons"] if r["signal"] == "crowd_projection"]
+    assert len(proj) == 1 and "90% interval" in proj[0]["detail"]
+    lo, hi = (int(x) for x in proj[0]["detail"].split("interval ")[1].rstrip(")").split("–"))
+    assert lo < 300 < 400 < hi, "the seed case's 300–400 people half an hour on are inside it"
+
+
+def _wage_alert(ent: str, rank: int) -> dict:
+    return {"kind": "wage_arrears", "list": "inspect_now", "subject_id": ent, "level_rank": rank}
+
+
+ENT = "91330110MA0000001X"
+
+
+def test_a_wage_gathering_at_an_enterprise_at_red_risk_weighs_more_than_a_market_queue():
+    slow = [30, 36, 42]                                   # p ≈ 0.25 on its growth alone
+    watch = GroupIncidentWatch()
+    watch.note_alerts([_wage_alert(ENT, 3)])
+    wage = [DecodedEvent(e.data_class, {**e.fields, "enterprise_id": ENT}, e.t) for e in reports("g-red", 5, slow)]
+    queue = [DecodedEvent(e.data_class, {**e.fields, "enterprise_id": ENT}, e.t)
+             for e in reports("g-queue", 5, slow, cause="other")]
+    alerts = watch.process(wage) + watch.process(queue)
+    assert [a["subject_id"] for a in alerts] == ["g-red"]
+    assert "enterprise_at_risk" in [r["signal"] for r in alerts[0]["reasons"]]
+    # the enterprise's alert closed: the same gathering is judged on its growth again
+    watch2 = GroupIncidentWatch()
+    watch2.note_alerts([_wage_alert(ENT, 3), {**_wage_alert(ENT, 0), "level": "closed"}])
+    assert watch2.process([DecodedEvent(e.data_class, e.fields, e.t) for e in wage]) == []
+
+
+def test_the_enterprise_levels_survive_a_restart():
+    watch = GroupIncidentWatch()
+    watch.note_alerts([_wage_alert(ENT, 2)])
+    back = GroupIncidentWatch()
+    back.restore(watch.changes())
+    assert back.enterprise_risk == {ENT: 2}
+    assert watch.changes() == {}, "nothing changed since"
