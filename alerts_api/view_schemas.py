@@ -159,3 +159,29 @@ class StreamTicket(BaseModel):
     ticket: str
     expires_at: datetime = Field(description="the ticket opens no feed after this (a feed opened before runs on)")
     stream_url: str = Field(description="the feed's path with the ticket: give it to EventSource as it is")
+
+
+class AreaMonthOut(BaseModel):
+    month: str = Field(description="YYYY-MM (UTC)")
+    warnings: int = Field(description="alerts of any kind raised in the area this month (one per episode)")
+    incidents: int = Field(description="group-incident alerts raised this month")
+    index: float = Field(description="stability index: 100 = no warnings, 50 = a typical month of the report")
+    flagged: bool = Field(description="flagged for supervised rectification this month (see rule)")
+    why: str = ""
+
+
+class AreaIndexRow(BaseModel):
+    area_code: str
+    flagged_now: bool = Field(description="flagged in the report's last month")
+    months: list[AreaMonthOut]
+
+
+class AreaIndexView(BaseModel):
+    """The area index (Shandong practice, DESIGN §2) of the areas one level down (or ``by``)."""
+
+    area_code: str
+    by: str = Field(description="the level the areas are reported at: street, community or grid")
+    months: list[str]
+    rule: str
+    flagged: list[str] = Field(description="areas flagged in the last month")
+    areas: list[AreaIndexRow] = Field(description="every area at that level with an alert in the months")

@@ -119,6 +119,10 @@ def _register_tools() -> None:
 
     app.command("detect-series", help="Run a surge detector over a count series (timestamp,value CSV).")(
         detect_series_command)
+    from earlywarn.area_index_cli import area_index_command
+
+    app.command("area-index", help="Monthly area report: warnings, incidents, stability index, areas flagged for "
+                                   "supervised rectification (JSON, PNG).")(area_index_command)
 
 
 _register_tools()

@@ -18,10 +18,37 @@ from alerts_api.store.alerts import scoped
 from alerts_api.store.audit import record_reads
 from alerts_api.store.cases import list_cases
 from alerts_api.store.models import Case
-from alerts_api.view_schemas import AreaView, ChildArea, Counts
+from alerts_api.store.area_index import RULE, area_index, month_range
+from alerts_api.view_schemas import AreaIndexRow, AreaIndexView, AreaMonthOut, AreaView, ChildArea, Counts
 from earlywarn.identifiers import AREA_LEVELS, area_level, area_parent
 
 router = APIRouter(prefix="/areas", tags=["areas"], responses=RESPONSES)
+
+
+@router.get("/{area_code}/index", response_model=AreaIndexView, dependencies=[only_query("months", "until", "by")])
+def get_area_index(request: Request,
+                   area_code: str = Path(pattern=r"^[0-9]{6}([0-9]{3}){0,2}$",
+                                         description="6 (district), 9 (street) or 12 (community) digits"),
+                   months: int = Query(12, ge=3, le=60, description="months reported, ending with `until`"),
+                   until: str | None = Query(None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+                                             description="last month reported (YYYY-MM); default this month"),
+                   by: str | None = Query(None, pattern="^(street|community|grid)$",
+                                          description="the level to report at; default one level down"),
+                   caller: Caller = Depends(case_reader), session: Session = Depends(get_session)) -> AreaIndexView:
+    """Warnings, incidents and the stability index per month, and the areas flagged for supervised
+    rectification: warned three months running with incidents down less than 30 % month on month."""
+    scope = caller.area_scope
+    if scope and not area_code.startswith(scope):
+        raise HTTPException(403, f"area {area_code} is outside your scope {scope}")
+    digits = {name: width for width, name in AREA_LEVELS.items()}[by] if by else len(area_code) + 3
+    if digits <= len(area_code):
+        raise HTTPException(422, f"by={by} is not below area {area_code} ({area_level(area_code)})")
+    span = month_range(until or request.app.state.clock().strftime("%Y-%m"), months)
+    rows = area_index(session, area_code, digits, span, caller.kinds)
+    return AreaIndexView(area_code=area_code, by=AREA_LEVELS[digits], months=span, rule=RULE,
+                         flagged=[r.area_code for r in rows if r.flagged_now],
+                         areas=[AreaIndexRow(area_code=r.area_code, flagged_now=r.flagged_now,
+                                             months=[AreaMonthOut(**vars(m)) for m in r.months]) for r in rows])
 
 
 @router.get("/{area_code}", response_model=AreaView, dependencies=[only_query("limit", "offset")])

@@ -113,7 +113,7 @@ def test_every_answer_is_documented_and_matches_the_schema(app, mode, token):
     assert {op.path for op in operations} == {"/alerts", "/alerts/{alert_id}", "/healthz", "/cases",
                                               "/cases/{case_code}", "/cases/{case_code}/transitions",
                                               "/cases/stream", "/cases/stream/tickets", "/enterprises/{enterprise_id}",
-                                              "/areas/{area_code}",
+                                              "/areas/{area_code}", "/areas/{area_code}/index",
                                               "/audit", "/users", "/users/{name}/tokens", "/users/{name}/revoke",
                                               "/silences", "/silences/{silence_id}", "/credit-record",
                                               "/credit-record.csv", "/credit-record/{entry_id}/repayment",
