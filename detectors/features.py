@@ -263,6 +263,12 @@ are scored nor on where the batches are cut.
     """industry → day → firms that joined (or left, negative) on that day, until :meth:`prune` folds it in"""
     daily: dict[str, dict[int, list[int]]] = field(default_factory=dict)
 
+    def snapshot(self) -> "IndustryContext":
+        """An independent copy (what ``copy.deepcopy`` gives, several times faster: three levels of plain
+        containers of ints), so a failed batch can be undone."""
+        return IndustryContext(Counter(self.firms), {k: dict(v) for k, v in self.joined.items()},
+                               {k: {d: list(x) for d, x in v.items()} for k, v in self.daily.items()})
+
     def register(self, old: str | None, new: str | None, day: int) -> None:
         """A firm's industry as the registry says on ``day`` (``old`` is what it was, None for a new firm)."""
         if old == new:
