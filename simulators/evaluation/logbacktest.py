@@ -102,14 +102,19 @@ class LogPass:
         return first, (last - first).days + 1
 
 
-def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: DecodeStats,
+def run_log(items: Iterable[LogItem] | None, rules: Any, table: BaselineTable, stats: DecodeStats,
             progress: bool = False, keep_scores: bool = False, record: Callable[[list[Any]], None] | None = None,
-            before_batch: Callable[[list[DecodedEvent]], None] | None = None) -> LogPass:
+            before_batch: Callable[[list[DecodedEvent]], None] | None = None,
+            decoded: Iterable[tuple[int, DecodedEvent]] | None = None) -> LogPass:
     """Decode ``items`` once and feed each delivery day to the engine, the baseline and the gathering tracker.
 
     ``stats`` collects counts and problem lines (pass the same
-    :class:`~simulators.evaluation.logfiles.LineProblems` to the reader that made ``items``).
+    :class:`~simulators.evaluation.logfiles.LineProblems` to the reader that made ``items``). ``decoded``
+    instead of ``items``: events already decoded against ``REF_MIDNIGHT``
+    (:func:`simulators.evaluation.decode_ahead.decoded_ahead`, which fills ``stats`` itself).
     """
+    if (items is None) == (decoded is None):
+        raise ValueError("give run_log either items or decoded events")
     engine = EnginePass(rules, keep_scores)
     engine.engine.record = record
     surges = ComplaintSurgeTracker()
@@ -121,7 +126,8 @@ def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: D
 
     def enterprise_events() -> Iterator[tuple[str, dict[str, Any], float, float]]:
         nonlocal days
-        for d, batch in day_batches(decode_items(items, stats, REF_MIDNIGHT)):
+        source = decoded if decoded is not None else decode_items(items or (), stats, REF_MIDNIGHT)
+        for d, batch in day_batches(source):
             ours = [ev for ev in batch if ev.enterprise_id]
             if before_batch is not None:
                 before_batch(ours)
