@@ -149,11 +149,12 @@ def run_log(items: Iterable[LogItem] | None, rules: Any, table: BaselineTable, s
 
 def match_baseline(trace: PointsTrace, table: BaselineTable, n_alerts: int) -> tuple[int, list[dict[str, Any]]]:
     """The points threshold whose alert count is closest to the detector's (ties: the higher threshold)."""
-    best: tuple[int, int, list[dict[str, Any]]] | None = None
+    best: tuple[int, int] | None = None
+    counts = trace.counts(table.cooldown_days)
     for thr in range(1, max(trace.max_points(), 1) + 1):
-        alerts = trace.alerts(thr, table.cooldown_days, table.deadline_days)
-        gap = abs(len(alerts) - n_alerts)
+        gap = abs(counts[thr] - n_alerts)
         if best is None or gap < best[0] or (gap == best[0] and thr > best[1]):
-            best = (gap, thr, alerts)
+            best = (gap, thr)
     assert best is not None
-    return best[1], best[2]
+    return best[1], trace.alerts(best[1], table.cooldown_days, table.deadline_days)
+
