@@ -7,10 +7,12 @@ Two workloads, both decoded once before timing (decode excluded, as in ``bench.s
 * ``yuhang`` — the ``yuhang`` scenario scaled to ``--district`` enterprises, one delivery day per batch
   (what the backtest feeds the engine).
 
-Each is timed ``--runs`` times per path, alternating, and the medians reported. ``--baseline-rev`` (default
-``main``) is unpacked with ``git archive`` into a temporary directory and timed by the same code in a child
-process, so "before" and "after" share the machine's load. Every path's output — alert payloads and score
-updates — is hashed; the report says whether the hashes agree.
+Each workload is built once and pickled. Every timing is one pass in a fresh child process (warmed up on
+the first batches, so numba compilation is not timed), and the paths take turns run by run: this tree's
+fast path, this tree's plain reference (``fast=False``), and the engine at ``--baseline-rev`` (default
+``main``, unpacked with ``git archive`` and imported instead of this tree). So "before" and "after" share
+the machine's load as it varies; medians of ``--runs`` are reported. Every path's output — alert payloads
+and score updates — is hashed; the report says whether the hashes agree.
 
     python -m bench.engine_throughput [--runs 3] [--baseline-rev main]
 """
@@ -22,6 +24,8 @@ import json
 import statistics
 import subprocess
 import sys
+import os
+import pickle
 import tempfile
 import time
 from pathlib import Path
@@ -93,38 +97,24 @@ def time_engine(batches: list[list[Any]], fast: bool | None) -> tuple[float, str
     return rate, digest, sum(len(a) for a, _ in outs)
 
 
-def measure(workload: str, args: argparse.Namespace, paths: list[bool | None]) -> dict[str, Any]:
-    """Time each path ``args.runs`` times, alternating, on one workload built once."""
-    batches = synthetic(args.events, args.enterprises) if workload == "synthetic" else district(args.district)
-    rates: dict[str, list[float]] = {str(p): [] for p in paths}
-    digests: dict[str, set[str]] = {str(p): set() for p in paths}
-    alerts = 0
-    for p in paths:            # compile (numba) and warm caches outside the timing
-        time_engine(batches[:5], p)
-    for _ in range(args.runs):
-        for p in paths:
-            rate, digest, alerts = time_engine(batches, p)
-            rates[str(p)].append(rate)
-            digests[str(p)].add(digest)
-    return {"events": sum(len(b) for b in batches), "batches": len(batches), "alerts": alerts,
-            "runs": {p: [round(r) for r in v] for p, v in rates.items()},
-            "median_events_per_s": {p: round(statistics.median(v)) for p, v in rates.items()},
-            "output_hash": {p: sorted(v) for p, v in digests.items()}}
+def child_run(path: str, fast: str) -> dict[str, Any]:
+    """In a child: load a pickled workload into whichever tree is on ``PYTHONPATH``, warm up, time one pass."""
+    from detectors.engine import DecodedEvent
+
+    with open(path, "rb") as fh:
+        plain = pickle.load(fh)
+    batches = [[DecodedEvent(*ev) for ev in batch] for batch in plain]
+    choice = {"True": True, "False": False, "None": None}[fast]
+    time_engine(batches[:max(5, len(batches) // 6)], choice)  # numba compiles or loads its cache: not timed
+    rate, digest, alerts = time_engine(batches, choice)
+    return {"rate": rate, "hash": digest, "alerts": alerts}
 
 
-def baseline(rev: str, args: argparse.Namespace) -> dict[str, Any]:
-    """The same measurement of the engine at ``rev``, in a child process importing that tree."""
-    with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        commit = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True,
-                                text=True).stdout.strip()
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--runs", str(args.runs),
-               "--events", str(args.events), "--enterprises", str(args.enterprises), "--district",
-               str(args.district)]
-        out = subprocess.run(cmd, cwd=tmp, env={"PYTHONPATH": tmp, "PATH": "/usr/bin:/bin"}, capture_output=True,
-                             text=True, check=True).stdout
-    return {"rev": rev, "commit": commit, **json.loads(out.strip().splitlines()[-1])}
+def spawn(tree: Path, workload: Path, fast: str) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child-run", str(workload), "--fast", fast],
+                         cwd=tree, env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -134,34 +124,57 @@ def main() -> None:
     ap.add_argument("--enterprises", type=int, default=10_000)
     ap.add_argument("--district", type=int, default=10_000, help="enterprises of the scaled yuhang workload")
     ap.add_argument("--baseline-rev", default="main", help="git revision to time beside this tree ('' to skip)")
-    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--child-run", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--fast", default="None", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.child:  # an older tree: its engine's default path only
-        print(json.dumps({w: measure(w, args, [None]) for w in ("synthetic", "yuhang")}))
+    if args.child_run:
+        print(json.dumps(child_run(args.child_run, args.fast)))
         return
     result: dict[str, Any] = {
         "command": (f"python -m bench.engine_throughput --runs {args.runs} --events {args.events} --enterprises "
                     f"{args.enterprises} --district {args.district} --baseline-rev {args.baseline_rev!r}"),
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                                  text=True).stdout.strip(),
-        "paths": {"True": "fast path (compiled levels/episodes)", "False": "in-tree plain reference",
+        "paths": {"fast": "this tree, fast path (compiled levels/episodes)", "reference": "this tree, fast=False",
                   "baseline": "the engine at --baseline-rev"}}
-    for w in ("synthetic", "yuhang"):
-        result[w] = measure(w, args, [True, False])
-        print(w, json.dumps(result[w]["median_events_per_s"]), flush=True)
-    if args.baseline_rev:
-        base = baseline(args.baseline_rev, args)
-        result["baseline"] = {"rev": base["rev"], "commit": base["commit"]}
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {"fast": (ROOT, "True"), "reference": (ROOT, "False")}
+        if args.baseline_rev:
+            base = Path(tmp) / "baseline"
+            base.mkdir()
+            archive = subprocess.run(["git", "archive", args.baseline_rev], cwd=ROOT, capture_output=True,
+                                     check=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+            trees["baseline"] = (base, "None")
+            result["baseline"] = {"rev": args.baseline_rev, "commit": subprocess.run(
+                ["git", "rev-parse", "--short", args.baseline_rev], cwd=ROOT, capture_output=True,
+                text=True).stdout.strip()}
+        files = {}
         for w in ("synthetic", "yuhang"):
-            result[w]["median_events_per_s"]["baseline"] = base[w]["median_events_per_s"]["None"]
-            result[w]["runs"]["baseline"] = base[w]["runs"]["None"]
-            result[w]["output_hash"]["baseline"] = base[w]["output_hash"]["None"]
+            batches = synthetic(args.events, args.enterprises) if w == "synthetic" else district(args.district)
+            files[w] = Path(tmp) / f"{w}.pickle"
+            with open(files[w], "wb") as fh:
+                pickle.dump([[(e.data_class, e.fields, e.t, e.at) for e in b] for b in batches], fh)
+            result[w] = {"events": sum(len(b) for b in batches), "batches": len(batches),
+                         "runs": {p: [] for p in trees}, "output_hash": {p: set() for p in trees}}
+        for run in range(args.runs):
+            for w in ("synthetic", "yuhang"):
+                for name, (tree, fast) in trees.items():
+                    r = spawn(tree, files[w], fast)
+                    result[w]["runs"][name].append(round(r["rate"]))
+                    result[w]["output_hash"][name].add(r["hash"])
+                    result[w]["alerts"] = r["alerts"]
+                print(f"run {run} {w}: " + json.dumps({p: v[-1] for p, v in result[w]["runs"].items()}), flush=True)
     for w in ("synthetic", "yuhang"):
-        m = result[w]["median_events_per_s"]
-        result[w]["same_output_every_path"] = len({h for v in result[w]["output_hash"].values() for h in v}) == 1
+        part = result[w]
+        part["output_hash"] = {p: sorted(v) for p, v in part["output_hash"].items()}
+        m = part["median_events_per_s"] = {p: round(statistics.median(v)) for p, v in part["runs"].items()}
+        part["same_output_every_path"] = len({h for v in part["output_hash"].values() for h in v}) == 1
+        part["fast_over_reference"] = round(m["fast"] / m["reference"], 2)
         if "baseline" in m:
-            result[w]["fast_over_baseline"] = round(m["True"] / m["baseline"], 2)
-        result[w]["fast_over_reference"] = round(m["True"] / m["False"], 2)
+            part["fast_over_baseline"] = round(m["fast"] / m["baseline"], 2)
+            part["fast_over_baseline_per_run"] = [round(a / b, 2) for a, b in zip(part["runs"]["fast"],
+                                                                                   part["runs"]["baseline"])]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "engine_throughput.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({w: {k: result[w][k] for k in ("median_events_per_s", "same_output_every_path")}

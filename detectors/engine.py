@@ -89,6 +89,11 @@ ALERT_KIND = {"inspect_now": "wage_arrears", "early_warning": "wage_arrears_earl
 """Alert-id kind per list, so one enterprise's episodes on the two lists are two alerts."""
 
 
+FAST_MIN_INSTANTS = 64
+"""batches with fewer scored instants are decided by the plain loop: on day batches of about 14 instants the
+kernel was measured no faster than the loop (its fixed cost per call is a few hundred µs); 64 is a margin"""
+
+
 @dataclass
 class Instant:
     """One enterprise at one event instant, as the models see it."""
@@ -110,6 +115,9 @@ class WageArrearsEngine:
         self.fast = fast
         """True: levels and episodes of a batch decided by the compiled kernel (:mod:`detectors.episodes`);
         False: the plain per-instant reference, kept for the tests that hold the two equal"""
+        self.fast_min = FAST_MIN_INSTANTS
+        """below this many instants a batch takes the plain path (same results): the kernel's fixed cost per
+        call (arrays to build, a dispatch) is more than a few instants' worth of Python"""
         self.context = context or IndustryContext()
         """late reports per industry per day: the engine's only state that is not per enterprise"""
         self.record: Callable[[list[Instant]], None] | None = None
@@ -235,7 +243,7 @@ class WageArrearsEngine:
         """Pass 3: score every row on each list, then levels and alerts per enterprise in time order."""
         X = np.vstack([x.row for x in instants])
         scores = {name: calibrated(model.raw(X), knots) for name, (model, knots, _, _) in self.lists.items()}
-        if self.fast:
+        if self.fast and len(instants) >= self.fast_min:
             self._decide_compiled(instants, scores, out)
             return
         for k, x in enumerate(instants):
