@@ -115,6 +115,9 @@ class WageArrearsEngine:
         self.fast = fast
         """True: levels and episodes of a batch decided by the compiled kernel (:mod:`detectors.episodes`);
         False: the plain per-instant reference, kept for the tests that hold the two equal"""
+        self.emit_updates = True
+        """False: no score updates are built (a backtest that keeps no scores reads only the alerts; the
+        stream's risk-score feed needs them)"""
         self.fast_min = FAST_MIN_INSTANTS
         """below this many instants a batch takes the plain path (same results): the kernel's fixed cost per
         call (arrays to build, a dispatch) is more than a few instants' worth of Python"""
@@ -258,6 +261,8 @@ class WageArrearsEngine:
                 levels[name] = d.level
                 if d.announce or d.closed:
                     out.alerts.append(self.alert_payload(name, x, state, d, score, model.contributions(x.row)))
+            if not self.emit_updates:
+                continue
             out.score_updates.append({
                 "enterprise_id": x.enterprise_id,
                 "score": round(float(scores["inspect_now"][k]), 6), "level": LEVEL_NAMES[levels["inspect_now"]],
@@ -300,6 +305,8 @@ class WageArrearsEngine:
                     model = self.lists[name][0]
                     out.alerts.append(self.alert_payload(name, x, state, d, float(S[k, j]),
                                                          model.contributions(x.row)))
+        if not self.emit_updates:
+            return
         names = LEVEL_NAMES
         version = self.rules.version
         s_now, s_early = S[:, 0].tolist(), S[:, 1].tolist()

@@ -83,3 +83,21 @@ def test_the_fast_path_is_exercised_by_alerts():
     fast, ref = _run(True, events, [7]), _run(False, events, [7])
     assert fast[0] and fast[0] == ref[0]
     assert any(a["list"] == "inspect_now" for a in fast[0])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories, st.lists(st.integers(0, 80), max_size=6))
+def test_without_score_updates_the_alerts_and_states_are_the_same(history, cuts):
+    events = sorted((_event(i, *h) for i, h in enumerate(history)), key=lambda e: e.t)
+    for fast in (True, False):
+        engine, store, alerts = WageArrearsEngine(RULES, fast=fast), {}, []
+        engine.fast_min, engine.emit_updates = 0, False
+        edges = sorted({0, len(events), *(c % (len(events) + 1) for c in cuts)})
+        for a, b in zip(edges, edges[1:]):
+            out = engine.run(events[a:b], store.get)
+            assert out.score_updates == []
+            store.update(out.touched)
+            alerts += out.alerts
+        ref = _run(fast, events, cuts)
+        assert alerts == ref[0]
+        assert {k: json.dumps(v.to_dict(), sort_keys=True) for k, v in store.items()} == ref[2]
