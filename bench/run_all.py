@@ -16,6 +16,8 @@ STEPS = [
     ["bench.alert_latency", "--alerts", "60", "--rate", "300"],
     ["bench.backtest_yuhang"],
     ["bench.backtest_yuhang", "--enterprises", "250000"],
+    ["bench.backtest_yuhang", "--enterprises", "250000", "--recorded"],
+    ["bench.engine_throughput", "--runs", "3"],
     ["bench.wage_score"],
 ]
 

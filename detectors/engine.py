@@ -16,7 +16,6 @@ Storage of states is the caller's (a Faust table, or a dict).
 """
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from detectors.decay import EvidenceParams
-from detectors.enterprise import Decision, EnterpriseState, absorb, decide, reasons
+from detectors.enterprise import Decision, EnterpriseState, ListState, absorb, decide, reasons
+from detectors.episodes import decide_batch
 from detectors.evidence import SIGNALS, WAGE_TOPICS, Evidence, extract
 from detectors.features import CONTEXT_DAYS, FEATURES, IndustryContext, feature_row, industry_key, late_kind, local_day
 from detectors.levels import LEVEL_NAMES, alert_id
@@ -89,6 +89,11 @@ ALERT_KIND = {"inspect_now": "wage_arrears", "early_warning": "wage_arrears_earl
 """Alert-id kind per list, so one enterprise's episodes on the two lists are two alerts."""
 
 
+FAST_MIN_INSTANTS = 64
+"""batches with fewer scored instants are decided by the plain loop: on day batches of about 14 instants the
+kernel was measured no faster than the loop (its fixed cost per call is a few hundred µs); 64 is a margin"""
+
+
 @dataclass
 class Instant:
     """One enterprise at one event instant, as the models see it."""
@@ -104,8 +109,18 @@ class Instant:
 class WageArrearsEngine:
     """Scores enterprises from their events with the rules in force, on the inspect-now and early-warning lists."""
 
-    def __init__(self, rules: Any, dedup: int = 256, context: IndustryContext | None = None) -> None:
+    def __init__(self, rules: Any, dedup: int = 256, context: IndustryContext | None = None,
+                 fast: bool = True) -> None:
         self.dedup = dedup
+        self.fast = fast
+        """True: levels and episodes of a batch decided by the compiled kernel (:mod:`detectors.episodes`);
+        False: the plain per-instant reference, kept for the tests that hold the two equal"""
+        self.emit_updates = True
+        """False: no score updates are built (a backtest that keeps no scores reads only the alerts; the
+        stream's risk-score feed needs them)"""
+        self.fast_min = FAST_MIN_INSTANTS
+        """below this many instants a batch takes the plain path (same results): the kernel's fixed cost per
+        call (arrays to build, a dispatch) is more than a few instants' worth of Python"""
         self.context = context or IndustryContext()
         """late reports per industry per day: the engine's only state that is not per enterprise"""
         self.record: Callable[[list[Instant]], None] | None = None
@@ -118,6 +133,8 @@ class WageArrearsEngine:
         self.labels = {s: rules.signals[s].label for s in SIGNALS}
         self.lists = {name: (lst.scorer(), lst.knots(), lst.thresholds.as_tuple(), lst.hysteresis)
                       for name, lst in rules.lists.items()}
+        self._thresholds = np.array([self.lists[n][2] for n in LIST_ORDER], dtype=float)
+        self._hysteresis = np.array([self.lists[n][3] for n in LIST_ORDER], dtype=float)
 
     def new_state(self) -> EnterpriseState:
         return EnterpriseState.new(len(SIGNALS), self.dedup)
@@ -129,7 +146,7 @@ class WageArrearsEngine:
         If it raises, the industry context is left as it was (the caller writes states back only from the
         output), so a batch rerun event by event after a poison event does not count its reports twice.
         """
-        saved = copy.deepcopy(self.context)
+        saved = self.context.snapshot()
         try:
             return self._run(events, load)
         except Exception:
@@ -148,6 +165,8 @@ class WageArrearsEngine:
             out.touched[enterprise_id] = state
             self._count(state, evs)
         instants: list[Instant] = []
+        rates: dict[tuple[str | None, int], tuple[float, float]] = {}
+        """industry context per (industry, day): fixed once pass 1 has counted the batch, so read once"""
         for enterprise_id, evs in by_enterprise.items():
             state = out.touched[enterprise_id]
             evs.sort(key=lambda e: e.t)
@@ -156,7 +175,7 @@ class WageArrearsEngine:
                 j = i
                 while j < len(evs) and evs[j].t == evs[i].t:
                     j += 1
-                x = self._instant(enterprise_id, state, evs[i:j], out)
+                x = self._instant(enterprise_id, state, evs[i:j], out, rates)
                 if x is not None:
                     instants.append(x)
                 i = j
@@ -190,7 +209,7 @@ class WageArrearsEngine:
                 state.late = [x for x in state.late if x[0] >= day - CONTEXT_DAYS] + [(day, kind, key)]
 
     def _instant(self, enterprise_id: str, state: EnterpriseState, evs: list[DecodedEvent],
-                 out: EngineOutput) -> Instant | None:
+                 out: EngineOutput, rates: dict[tuple[str | None, int], tuple[float, float]]) -> Instant | None:
         """Pass 2: fold one instant's events into the state; the feature row at that instant."""
         items: list[tuple[Evidence, str]] = []
         named: list[str] = []
@@ -216,14 +235,20 @@ class WageArrearsEngine:
             items.extend(named_surge_evidence(state, t, named))
         evidence = absorb(state, t, items, self.params)
         now = state.t if state.t is not None else t
-        row = feature_row(evidence, state.history, now, state.industry, state.employees,
-                          self.context.rates(industry_key(state.area_code, state.industry), local_day(now)))
+        key = (industry_key(state.area_code, state.industry), local_day(now))
+        context = rates.get(key)
+        if context is None:
+            context = rates[key] = self.context.rates(*key)
+        row = feature_row(evidence, state.history, now, state.industry, state.employees, context)
         return Instant(enterprise_id, t, now, row, dict(state.behind))
 
     def _decide(self, instants: list[Instant], out: EngineOutput) -> None:
         """Pass 3: score every row on each list, then levels and alerts per enterprise in time order."""
         X = np.vstack([x.row for x in instants])
         scores = {name: calibrated(model.raw(X), knots) for name, (model, knots, _, _) in self.lists.items()}
+        if self.fast and len(instants) >= self.fast_min:
+            self._decide_compiled(instants, scores, out)
+            return
         for k, x in enumerate(instants):
             state = out.touched[x.enterprise_id]
             levels: dict[str, int] = {}
@@ -236,12 +261,62 @@ class WageArrearsEngine:
                 levels[name] = d.level
                 if d.announce or d.closed:
                     out.alerts.append(self.alert_payload(name, x, state, d, score, model.contributions(x.row)))
+            if not self.emit_updates:
+                continue
             out.score_updates.append({
                 "enterprise_id": x.enterprise_id,
                 "score": round(float(scores["inspect_now"][k]), 6), "level": LEVEL_NAMES[levels["inspect_now"]],
                 "early_score": round(float(scores["early_warning"][k]), 6),
                 "early_level": LEVEL_NAMES[levels["early_warning"]],
                 "at": iso(x.now), "evidence_at": iso(x.t), "rules_version": self.rules.version})
+
+    def _decide_compiled(self, instants: list[Instant], scores: dict[str, np.ndarray], out: EngineOutput) -> None:
+        """Pass 3's levels and episodes by :func:`detectors.episodes.decide_batch`; payloads as the reference."""
+        rows: dict[str, int] = {}
+        enterprise = np.empty(len(instants), dtype=np.int64)
+        for k, x in enumerate(instants):
+            enterprise[k] = rows.setdefault(x.enterprise_id, len(rows))
+        states = [out.touched[e] for e in rows]
+        level = np.zeros((len(rows), len(LIST_ORDER)), dtype=np.int64)
+        announced = np.zeros_like(level)
+        episode = np.full(level.shape, np.nan)
+        for r, state in enumerate(states):
+            for j, name in enumerate(LIST_ORDER):
+                ls = state.lists.get(name)
+                if ls is not None:
+                    level[r, j], announced[r, j] = ls.level, ls.announced
+                    episode[r, j] = np.nan if ls.episode_start is None else ls.episode_start
+        S = np.column_stack([scores[name] for name in LIST_ORDER]).astype(float)
+        t = np.array([x.t for x in instants], dtype=float)
+        lv, ann, closed, ep = decide_batch(enterprise, t, S, self._thresholds, self._hysteresis, level, announced,
+                                           episode)
+        for r, state in enumerate(states):
+            for j, name in enumerate(LIST_ORDER):
+                ls = state.on(name)
+                ls.level, ls.announced = int(level[r, j]), int(announced[r, j])
+                ls.episode_start = None if np.isnan(episode[r, j]) else float(episode[r, j])
+        alerting = np.flatnonzero((ann | closed).any(axis=1))
+        for k in alerting.tolist():
+            x = instants[k]
+            state = out.touched[x.enterprise_id]
+            for j, name in enumerate(LIST_ORDER):
+                if ann[k, j] or closed[k, j]:
+                    d = Decision(int(lv[k, j]), bool(ann[k, j]), bool(closed[k, j]), float(ep[k, j]))
+                    model = self.lists[name][0]
+                    out.alerts.append(self.alert_payload(name, x, state, d, float(S[k, j]),
+                                                         model.contributions(x.row)))
+        if not self.emit_updates:
+            return
+        names = LEVEL_NAMES
+        version = self.rules.version
+        s_now, s_early = S[:, 0].tolist(), S[:, 1].tolist()
+        l_now, l_early = lv[:, 0].tolist(), lv[:, 1].tolist()
+        for k, x in enumerate(instants):
+            out.score_updates.append({
+                "enterprise_id": x.enterprise_id,
+                "score": round(s_now[k], 6), "level": names[l_now[k]],
+                "early_score": round(s_early[k], 6), "early_level": names[l_early[k]],
+                "at": iso(x.now), "evidence_at": iso(x.t), "rules_version": version})
 
     def alert_payload(self, list_name: str, x: Instant, state: EnterpriseState, d: Decision, score: float,
                       contributions: np.ndarray) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -112,6 +113,11 @@ class EnterpriseState:
                    late=[(int(a), str(b), str(c)) for a, b, c in d.get("late", [])])
 
 
+@lru_cache(maxsize=8)
+def _signal_index(signals: tuple[str, ...]) -> dict[str, int]:
+    return {s: i for i, s in enumerate(signals)}
+
+
 def absorb(state: EnterpriseState, t: float, items: list[tuple[Evidence, str]], p: EvidenceParams) -> np.ndarray:
     """Decay the evidence to the state's time (or ``t`` if later), add this instant's; the evidence now.
 
@@ -123,7 +129,7 @@ def absorb(state: EnterpriseState, t: float, items: list[tuple[Evidence, str]], 
     now = max(t, state.t)
     state.evidence = decay(state.evidence, (now - state.t) / DAY, p)
     if items:
-        index = {s: i for i, s in enumerate(p.signals)}
+        index = _signal_index(p.signals)
         sig = np.array([index[e.signal] for e, _ in items])
         age = max(0.0, (now - t) / DAY)
         strength = np.array([e.strength for e, _ in items]) * np.exp2(-age / p.half_lives[sig])

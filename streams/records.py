@@ -18,6 +18,7 @@ seconds, in the validation context; the wall clock otherwise).
 """
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -68,9 +69,13 @@ def _check_time(value: datetime, info: ValidationInfo) -> datetime:
     return value
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+"""the C0 control characters and DEL"""
+
+
 def _check_text(value: str) -> str:
     """Identifiers and names go into alerts, logs and PostgreSQL: no control characters, valid Unicode."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if _CONTROL.search(value):   # a compiled scan: the per-character generator was a tenth of a backtest
         raise ValueError("text must not contain control characters")
     try:
         value.encode("utf-8")

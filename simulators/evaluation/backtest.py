@@ -198,6 +198,7 @@ class EnginePass:
 
     def __init__(self, rules: Any, keep_scores: bool = False) -> None:
         self.engine = WageArrearsEngine(rules)
+        self.engine.emit_updates = keep_scores      # only a sweep of thresholds reads every score
         self.rules_version = rules.version
         self.keep_scores = keep_scores
         self.store: dict[str, Any] = {}

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,7 @@ class PointsTrace:
 
     by_enterprise: dict[str, list[tuple[float, int, int]]]
     conditions: tuple[str, ...] = ()
+    _counts: dict[float, dict[int, int]] = field(default_factory=dict, repr=False, compare=False)
 
     def alerts(self, threshold: int, cooldown_days: float, deadline_days: float) -> list[dict[str, Any]]:
         """Warnings at ``threshold``, dated when the event that reached it was delivered (as the detector's are)."""
@@ -119,6 +120,26 @@ class PointsTrace:
                                 "reasons": [{"condition": c} for k, c in enumerate(self.conditions) if met >> k & 1]})
         out.sort(key=lambda a: (a["raised"], a["subject_id"]))
         return out
+
+    def count(self, threshold: int, cooldown_days: float) -> int:
+        """``len(self.alerts(threshold, ...))`` without building them: matching a volume tries every threshold."""
+        n = 0
+        for trace in self.by_enterprise.values():
+            last = -float("inf")
+            for at, points, _ in trace:
+                if points >= threshold and at - last >= cooldown_days * DAY:
+                    last = at
+                    n += 1
+        return n
+
+    def counts(self, cooldown_days: float) -> dict[int, int]:
+        """:meth:`count` for every threshold from 1 to :meth:`max_points`, worked out once per cooldown (a
+        report matches three alert volumes against the same trace)."""
+        known = self._counts.get(cooldown_days)
+        if known is None:
+            known = self._counts[cooldown_days] = {thr: self.count(thr, cooldown_days)
+                                                   for thr in range(1, max(self.max_points(), 1) + 1)}
+        return known
 
     def max_points(self) -> int:
         return max((p for tr in self.by_enterprise.values() for _, p, _ in tr), default=0)

@@ -156,16 +156,21 @@ class LogPass:
         return first, (last - first).days + 1
 
 
-def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: DecodeStats,
+def run_log(items: Iterable[LogItem] | None, rules: Any, table: BaselineTable, stats: DecodeStats,
             progress: bool = False, keep_scores: bool = False, record: Callable[[list[Any]], None] | None = None,
             before_batch: Callable[[list[DecodedEvent]], None] | None = None,
-            tension_rows: list[tuple[str, int, list[float]]] | None = None) -> LogPass:
+            tension_rows: list[tuple[str, int, list[float]]] | None = None,
+            decoded: Iterable[tuple[int, DecodedEvent]] | None = None) -> LogPass:
     """Decode ``items`` once and feed each delivery day to the engine, the baseline and the gathering tracker.
 
     ``tension_rows``, when a list, receives every community-day's tension features (for fitting the weights).
     ``stats`` collects counts and problem lines (pass the same
-    :class:`~simulators.evaluation.logfiles.LineProblems` to the reader that made ``items``).
+    :class:`~simulators.evaluation.logfiles.LineProblems` to the reader that made ``items``). ``decoded``
+    instead of ``items``: events already decoded against ``REF_MIDNIGHT``
+    (:func:`simulators.evaluation.decode_ahead.decoded_ahead`, which fills ``stats`` itself).
     """
+    if (items is None) == (decoded is None):
+        raise ValueError("give run_log either items or decoded events")
     engine = EnginePass(rules, keep_scores)
     engine.engine.record = record
     surges = ComplaintSurgeTracker()
@@ -177,7 +182,8 @@ def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: D
 
     def enterprise_events() -> Iterator[tuple[str, dict[str, Any], float, float]]:
         nonlocal days
-        for d, batch in day_batches(decode_items(items, stats, REF_MIDNIGHT)):
+        source = decoded if decoded is not None else decode_items(items or (), stats, REF_MIDNIGHT)
+        for d, batch in day_batches(source):
             ours = [ev for ev in batch if ev.enterprise_id]
             if before_batch is not None:
                 before_batch(ours)
@@ -200,11 +206,12 @@ def run_log(items: Iterable[LogItem], rules: Any, table: BaselineTable, stats: D
 
 def match_baseline(trace: PointsTrace, table: BaselineTable, n_alerts: int) -> tuple[int, list[dict[str, Any]]]:
     """The points threshold whose alert count is closest to the detector's (ties: the higher threshold)."""
-    best: tuple[int, int, list[dict[str, Any]]] | None = None
+    best: tuple[int, int] | None = None
+    counts = trace.counts(table.cooldown_days)
     for thr in range(1, max(trace.max_points(), 1) + 1):
-        alerts = trace.alerts(thr, table.cooldown_days, table.deadline_days)
-        gap = abs(len(alerts) - n_alerts)
+        gap = abs(counts[thr] - n_alerts)
         if best is None or gap < best[0] or (gap == best[0] and thr > best[1]):
-            best = (gap, thr, alerts)
+            best = (gap, thr)
     assert best is not None
-    return best[1], best[2]
+    return best[1], trace.alerts(best[1], table.cooldown_days, table.deadline_days)
+

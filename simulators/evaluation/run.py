@@ -12,7 +12,8 @@ from simulators.evaluation.alerts_out import write_alerts
 from simulators.evaluation.backtest import DecodeStats, TruthIndex, evaluate
 from simulators.evaluation.baseline import DEFAULT_BASELINE, load_baseline
 from simulators.evaluation.logbacktest import LogPass, match_baseline, run_log, score_tension
-from simulators.evaluation.logfiles import iter_lines, read_events
+from simulators.evaluation.decode_ahead import decoded_ahead
+from simulators.evaluation.logfiles import iter_lines
 from simulators.evaluation.truthfile import TruthDoc, read_truth
 from simulators.world.generate import generate
 from simulators.world.scenario import load_scenario
@@ -57,8 +58,9 @@ def backtest(scenario: str | None = None, rules: Path | None = None, json_out: b
         doc = read_truth(truth)                          # a bad truth file fails before the long read
         t_gen = time.perf_counter()
         # one bar: bytes read of the whole log (its size is known up front, so it shows an ETA)
-        lp = run_log(read_events(Path(events), stats.problems, progress=progress), rule_file, table, stats,
-                     progress=False, keep_scores=keep_scores)
+        # read and validated in a second process, one delivery day ahead of the scoring (same events, same order)
+        lp = run_log(None, rule_file, table, stats, progress=False, keep_scores=keep_scores,
+                     decoded=decoded_ahead(Path(events), stats, progress=progress))
         source = truth_from_doc(doc, lp)
         head = {"scenario": doc.scenario or Path(events).name, "seed": None,
                 "enterprises": source.truth.enterprises, "days": source.truth.days}
