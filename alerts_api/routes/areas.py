@@ -7,6 +7,7 @@ show other areas' counts, so it is refused (403), not trimmed.
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -41,8 +42,9 @@ def get_area_index(request: Request,
     if scope and not area_code.startswith(scope):
         raise HTTPException(403, f"area {area_code} is outside your scope {scope}")
     digits = {name: width for width, name in AREA_LEVELS.items()}[by] if by else len(area_code) + 3
-    if digits <= len(area_code):
-        raise HTTPException(422, f"by={by} is not below area {area_code} ({area_level(area_code)})")
+    if digits <= len(area_code):   # the field named, as FastAPI's own 422s do
+        raise RequestValidationError([{"loc": ("query", "by"), "type": "value_error", "input": by,
+                                       "msg": f"not below area {area_code} ({area_level(area_code)})"}])
     span = month_range(until or request.app.state.clock().strftime("%Y-%m"), months)
     rows = area_index(session, area_code, digits, span, caller.kinds)
     return AreaIndexView(area_code=area_code, by=AREA_LEVELS[digits], months=span, rule=RULE,

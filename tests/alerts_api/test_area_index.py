@@ -90,6 +90,8 @@ def test_another_street_s_token_sees_its_own_street_only(client):
     assert r.status_code == 200 and {a["area_code"][:9] for a in r.json()["areas"]} == {STREET_B}
     assert r.json()["by"] == "community"
     assert client.get("/areas/330110/index", params={"by": "district"}, headers=auth("all")).status_code == 422
+    r = client.get(f"/areas/{STREET_B}/index", params={"by": "street"}, headers=auth("b"))
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "by"]
     assert client.get("/areas/330110/index", params={"until": "2026-13"}, headers=auth("all")).status_code == 422
 
 
