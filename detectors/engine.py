@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from detectors.decay import EvidenceParams
-from detectors.enterprise import Decision, EnterpriseState, ListState, absorb, decide, reasons
+from detectors.enterprise import Decision, EnterpriseState, absorb, decide, reasons
 from detectors.episodes import decide_batch
 from detectors.evidence import SIGNALS, WAGE_TOPICS, Evidence, extract
 from detectors.features import CONTEXT_DAYS, FEATURES, IndustryContext, feature_row, industry_key, late_kind, local_day

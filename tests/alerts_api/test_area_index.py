@@ -4,7 +4,7 @@ SQLite and PostgreSQL, within the caller's scope and kinds."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from fastapi.testclient import TestClient

@@ -8,7 +8,6 @@ agree too, and the wage-arrears alert ids must be those `backtest` raises on the
 """
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
