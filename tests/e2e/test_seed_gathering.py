@@ -15,6 +15,7 @@ from kafka import KafkaProducer
 
 from earlywarn.settings import Settings
 from earlywarn.stack import Stack
+from tests.alerts_api.test_sink import wait_until
 from tests.fault_run import kill_worker
 
 pytestmark = pytest.mark.e2e
@@ -46,15 +47,6 @@ def counted(metrics_url: str, topic: str) -> float:
     return 0.0
 
 
-def until(predicate, timeout: float, every: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := predicate():
-            return result
-        time.sleep(every)
-    return predicate()
-
-
 def test_35_then_120_people_across_a_worker_restart_is_a_level_1_alert_within_5_seconds(tmp_path):
     run = uuid.uuid4().hex[:8]
     today = datetime.now(CST).replace(hour=9, minute=0, second=0, microsecond=0)
@@ -68,18 +60,18 @@ def test_35_then_120_people_across_a_worker_restart_is_a_level_1_alert_within_5_
 
         topic = "ew.gathering_report"
         send(stack.bootstrap, topic, report(run, 1, today, 35))
-        assert until(lambda: counted(stack.worker_metrics_url, topic) >= 1, 90), "the worker never read report 1"
+        assert wait_until(lambda: counted(stack.worker_metrics_url, topic) >= 1, 90), "the worker never read report 1"
         time.sleep(3)   # scored and its state written (a batch within 0.2 s, plus the aligner's idle)
         assert gathering_alerts() == []   # 35 people at a first count: not yet a crowd to send people to
 
         kill_worker(stack)   # kill -9; a new worker recovers the table
         probe = report(run, 0, today - timedelta(minutes=30), 3) | {"gathering_id": f"g-probe-{run}"}
         send(stack.bootstrap, topic, probe)   # a small unrelated gathering: tells us the new worker is reading
-        assert until(lambda: counted(stack.worker_metrics_url, topic) >= 1, 120), "the new worker never came up"
+        assert wait_until(lambda: counted(stack.worker_metrics_url, topic) >= 1, 120), "the new worker never came up"
 
         send(stack.bootstrap, topic, report(run, 2, today + timedelta(minutes=10), 120))
         sent = time.monotonic()
-        alerts = until(gathering_alerts, 30, every=0.05)
+        alerts = wait_until(gathering_alerts, 30, every=0.05)
         waited = time.monotonic() - sent
         stack.check_alive()
     print(f"seed case: alert readable {waited:.2f} s after the second report")
