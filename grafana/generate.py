@@ -106,9 +106,11 @@ def pipeline_health() -> dict:
                 (f"histogram_quantile(0.5, sum by (le, kind) (rate(earlywarn_event_to_alert_seconds_bucket{rate})))",
                  "{{kind}}")], unit="s", width=8,
                   description="a replayed history shows its age here; a live feed should sit at seconds"),
-            Panel("Held for event-time order, released early", [
+            Panel("Held for event-time order, released early, holes sought back", [
                 ("earlywarn_events_held", "held"),
-                (f"rate(earlywarn_events_released_early_total{rate})", "released early /s")], width=8),
+                (f"rate(earlywarn_events_released_early_total{rate})", "released early /s"),
+                (f"sum by (event) (rate(earlywarn_offset_holes_total{rate}))", "holes: {{event}} /s")], width=8,
+                  description="a seek back to a hole Faust left is routine; offsets_gone means records lost"),
             Panel("Engine errors, duplicates, dead letters refused", [
                 (f"rate(earlywarn_engine_errors_total{rate})", "engine errors"),
                 (f"rate(earlywarn_duplicate_events_total{rate})", "duplicates"),

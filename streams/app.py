@@ -36,6 +36,7 @@ from streams.changelog_end import patch_faust_recovery, unread_on_broker
 from streams.deadletter import DeadLetter, dead_letter, letter_key
 from streams.decode import decode_many
 from streams.in_order_acks import InOrderAcks
+from streams.offset_guard import OffsetGuard, Verdict
 from streams.poison import non_finite
 from streams.worker_core import WorkerCore
 from streams.topics import ALERTS, DEAD_LETTER, RISK_SCORES, SOURCE_TOPICS
@@ -81,6 +82,8 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     core = WorkerCore(engine, score_feed_min_change=settings.score_feed_min_change)
     aligner = Aligner(max_held=settings.align_max_held, max_wait=settings.align_max_wait, idle=settings.align_idle)
     acks = InOrderAcks()
+    guard = OffsetGuard()
+    faust_gap: list[Any] = []  # Faust's own _add_gap, kept for holes the broker confirms (see take_gaps)
     lock = asyncio.Lock()
     restored = False
     tracked = 0  # enterprises in the table, for the gauge
@@ -220,6 +223,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         dropped = sum(aligner.forget(tp) for tp in revoked)  # no await: atomic for the agent, which may be
         for tp in revoked:                                     # scoring (no lock: a rebalance must not wait on it)
             acks.forget(tp)
+            guard.forget(tp)
         if dropped:
             log.info("%d held events of %d revoked partition(s) dropped", dropped, len(revoked))
 
@@ -236,8 +240,12 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                     metrics.RULE_RELOADS.inc()
                 metrics.RULE_RELOAD_FAILURES.inc(watcher.failures - failures)
                 acks.consumer = app.consumer
+                take_gaps(app.consumer)
                 for ev in batch:
                     msg = ev.message
+                    if await verdict(msg) is not Verdict.TAKE:
+                        msg.incref()  # never acknowledged, so never committed: it comes again after the seek
+                        continue
                     aligner.read(msg.tp, msg.offset)
                     results = decode_many(msg.topic, ev.value, msg.partition, msg.offset)  # never raises
                     metrics.EVENTS_IN.labels(topic=msg.topic).inc(len(results))
@@ -255,14 +263,74 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                                      (msg, ev.key, payload))
                         held += 1
                     acks.read(msg.tp, msg, held)  # take_events' own ack must not let its offset be committed
+                await seek_holes()
                 await release()
                 metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
 
+    def take_gaps(consumer: Any) -> None:
+        """Faust must not count a jump in offsets as acknowledged (streams/offset_guard.py): the guard decides."""
+        if not faust_gap:
+            faust_gap.append(consumer._add_gap)
+
+            async def no_gap(tp: Any, offset_from: int, offset_to: int) -> None:
+                return None
+            consumer._add_gap = no_gap
+
+    async def verdict(msg: Any) -> Verdict:
+        """Is ``msg`` the next record of its partition (streams/offset_guard.py)?"""
+        found = guard.check(msg.tp, msg.offset)
+        if found is Verdict.UNKNOWN:
+            guard.start(msg.tp, await start_offset(msg.tp))
+            found = guard.check(msg.tp, msg.offset)
+        if found is Verdict.HOLE:
+            metrics.OFFSET_HOLES.labels(event="record_dropped").inc()
+        return found
+
+    async def start_offset(tp: Any) -> int:
+        """Where reading ``tp`` starts: the group's committed offset on the broker, else the log start."""
+        thread = app.consumer._thread
+        try:
+            committed = await thread.call_thread(thread._ensure_consumer().committed, tp)
+            if committed is None or committed < 0:
+                committed = (await thread.earliest_offsets(tp)).get(tp, 0)
+        except Exception:  # the broker is away: Faust sought to the commit it knows
+            log.warning("committed offset of %s[%d] not read; using Faust's", tp.topic, tp.partition, exc_info=True)
+            committed = app.consumer._committed_offset.get(tp) or 0
+        return committed
+
+    async def seek_holes() -> None:
+        """Seek every partition with a hole back to it, unless the broker no longer holds the records."""
+        due = guard.seek_due(time.monotonic())
+        if not due:
+            return
+        try:
+            starts = await app.consumer._thread.earliest_offsets(*due)
+        except Exception:
+            log.warning("log starts not listed; seeking back anyway", exc_info=True)
+            starts = {}
+        for tp, at in due.items():
+            gone = guard.log_starts_at(tp, starts.get(tp, 0))
+            if gone:
+                log.error("%s[%d]: offsets %d-%d are no longer on the broker; skipped", tp.topic, tp.partition,
+                          at, at + gone - 1)
+                metrics.OFFSET_HOLES.labels(event="offsets_gone").inc(gone)
+                if faust_gap:  # let the commit pass them
+                    await faust_gap[0](tp, at, at + gone - 1)
+            metrics.OFFSET_HOLES.labels(event="seek").inc()
+            log.warning("%s[%d]: records from offset %d never reached the agent; reading them again",
+                        tp.topic, tp.partition, at)
+            try:
+                await app.consumer.seek(tp, guard.expected(tp))
+            except Exception:  # not assigned any more; the next owner starts from the commit
+                log.warning("seek of %s[%d] failed", tp.topic, tp.partition, exc_info=True)
+
     @app.timer(interval=min(1.0, max(settings.align_idle, 0.1)))
     async def release_held() -> None:
-        """Events held for a partition that was behind are released once it catches up, even if nothing new comes."""
-        if len(aligner) and restored:
+        """Events held for a partition that was behind are released once it catches up, even if nothing new
+        comes; a hole that a seek has not yet filled is sought again."""
+        if (len(aligner) or guard.open_holes()) and restored:
             async with lock:
+                await seek_holes()
                 await release()
 
     return Pipeline(app=app, engine=engine, rules=watcher)

@@ -27,6 +27,9 @@ RULES_VERSION = Info("earlywarn_rules", "Rule file version in force")
 RULE_RELOADS = Counter("earlywarn_rule_reloads_total", "Rule files reloaded and put in force without a restart")
 RULE_RELOAD_FAILURES = Counter("earlywarn_rule_reload_failures_total",
                                "Changed rule files refused (the running rules stay)")
+OFFSET_HOLES = Counter("earlywarn_offset_holes_total",
+                       "Records missing from what Faust delivered: records dropped above a hole, seeks back to it, "
+                       "offsets the broker no longer held (streams/offset_guard.py)", ["event"])
 HELD = Gauge("earlywarn_events_held", "Events held for event-time order while a partition catches up")
 RELEASED_EARLY = Counter("earlywarn_events_released_early_total",
                          "Held events released by a bound (EW_ALIGN_MAX_WAIT / EW_ALIGN_MAX_HELD), perhaps out of order")
@@ -55,6 +58,8 @@ for _level in ("blue", "yellow", "red", "closed"):
     ALERTS_OUT.labels(level=_level)
 for _kind in ("wage_arrears", "complaint_surge", "group_incident"):
     ALERT_LATENCY.labels(kind=_kind)
+for _event in ("record_dropped", "seek", "offsets_gone"):
+    OFFSET_HOLES.labels(event=_event)
 
 REASONS = ("no_contract", "empty", "too_large", "not_json", "not_object", "contract", "decoder", "stage",
            "non_finite", "other")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import sqlalchemy
 
 from earlywarn.settings import Settings
@@ -105,6 +106,20 @@ def stored(url: str) -> dict[str, tuple[str, str, str]]:
     return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
 
+def sink_caught_up(stack: Stack) -> bool:
+    """The API's alert sink is running, not retrying, and has read ``ew.alerts`` to its end.
+
+    A quiet store alone is not enough: after the 30 s database cut the sink's back-off (up to 30 s) can hold
+    it quiet for longer than the settle time, and a run once ended with only the alerts stored before the cut.
+    """
+    try:
+        sink = httpx.get(f"{stack.api_url}/healthz", timeout=5).json().get("sink")
+    except (httpx.HTTPError, ValueError):
+        return False
+    return isinstance(sink, dict) and sink.get("state") == "running" and sink.get("lag") == 0 \
+        and not sink.get("reason")
+
+
 def run(lines: list[str], workdir: Path, speed: float, faults: list[Fault] = (), database_url: str | None = None,
         read_url: str | None = None, settle: float = 20.0, log_level: str = "warn") -> RunResult:
     """Replay ``lines`` paced at ``speed``; apply ``faults`` on cue; wait until the store stops changing.
@@ -137,8 +152,8 @@ def run(lines: list[str], workdir: Path, speed: float, faults: list[Fault] = (),
         thread.start()
         replay(lines, stack.bootstrap, speed=speed, progress=False)
         thread.join()
-        last, quiet_since = None, time.monotonic()
-        while time.monotonic() - quiet_since < settle:
+        last, quiet_since, give_up = None, time.monotonic(), time.monotonic() + 300
+        while (time.monotonic() - quiet_since < settle or not sink_caught_up(stack)) and time.monotonic() < give_up:
             time.sleep(2)
             now = stored(url)
             if now != last:
