@@ -86,7 +86,12 @@ class Stack:
             proc.kill()
             proc.wait()
 
-    def start_worker(self) -> None:
+    def start_worker(self, name: str = "worker") -> None:
+        """Start a worker; a second one under another ``name`` joins the same group (a standby, or a share of
+        the partitions) with its metrics off."""
+        if name != "worker":
+            self._spawn(name, "worker", env=self.env() | {"EW_METRICS_PORT": "0"})
+            return
         if not self.worker_metrics_url:
             wanted = self.settings.metrics_port
             port = wanted if wanted and port_free(wanted) else free_port()

@@ -41,6 +41,8 @@ class RunResult:
     """dead letters by record key"""
     scored: set[str] = field(default_factory=set)
     """ids of the events the worker scored, over all its lives (its EW_BATCH_LOG)"""
+    scored_by: dict[int, int] = field(default_factory=dict)
+    """events scored per worker process id"""
 
 
 def dead_letters(bootstrap: str) -> dict[str, dict]:
@@ -72,11 +74,20 @@ def committed(bootstrap: str, group: str, partitions: int) -> int:
     return sum(max(meta.offset, 0) for meta in offsets.values())
 
 
-def scored(batch_log: Path) -> set[str]:
+def scored(batch_log: Path) -> tuple[set[str], dict[int, int]]:
+    """The event ids in the worker's batch log, and how many each worker process scored."""
     import json
+    from collections import Counter
 
+    ids: set[str] = set()
+    per_pid: Counter[int] = Counter()
     with open(batch_log) as f:
-        return {event_id for line in f if line.strip() for event_id in json.loads(line)["events"]}
+        for line in f:
+            if line.strip():
+                batch = json.loads(line)
+                ids.update(batch["events"])
+                per_pid[batch["pid"]] += len(batch["events"])
+    return ids, dict(per_pid)
 
 
 def kill(stack: Stack, name: str, start: Callable[[], None], down: float = 2.0) -> None:
@@ -86,6 +97,15 @@ def kill(stack: Stack, name: str, start: Callable[[], None], down: float = 2.0) 
     proc.wait()
     time.sleep(down)
     start()
+
+
+def kill_for_good(name: str) -> Callable[[Stack], None]:
+    """kill -9 process ``name`` of the stack and start nothing in its place."""
+    def action(stack: Stack) -> None:
+        proc = stack.procs.pop(name)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    return action
 
 
 def kill_worker(stack: Stack) -> None:
@@ -161,5 +181,5 @@ def run(lines: list[str], workdir: Path, speed: float, faults: list[Fault] = (),
         stack.check_alive()
         result.alerts = last or {}
         result.letters = dead_letters(stack.bootstrap)
-        result.scored = scored(settings.batch_log)
+        result.scored, result.scored_by = scored(settings.batch_log)
     return result
