@@ -67,12 +67,16 @@ def worker() -> None:
     from faust.worker import Worker
 
     from streams.app import create_app
-    from streams.broker import ensure_topics
-    from streams.topics import all_topics
+    from streams.broker import ensure_topics, partition_counts, single_partition_problem
+    from streams.topics import SOURCE_TOPICS, all_topics
 
     settings = _settings()
     bootstrap = _need_broker(settings)
     ensure_topics(bootstrap, all_topics(), partitions=settings.topic_partitions, security=settings.kafka_security())
+    problem = single_partition_problem(partition_counts(bootstrap, SOURCE_TOPICS, settings.kafka_security()))
+    if problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2)
     if settings.metrics_port:
         from prometheus_client import start_http_server
         try:

@@ -52,7 +52,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("var"), description="Faust tables, logs, SQLite file")
     batch_size: int = Field(default=2000, ge=1, description="events taken per micro-batch")
     batch_within: float = Field(default=0.5, gt=0, description="seconds to wait to fill a micro-batch")
-    topic_partitions: int = Field(default=1, ge=1)
+    topic_partitions: int = Field(
+        default=1, ge=1, le=1,
+        description="partitions of the topics the worker creates: 1, since the district-wide trackers and the "
+                    "state table's outbox order need one worker reading every partition 0 (README, Deploying)")
     case_deadline_check_seconds: float = Field(
         default=60.0, gt=0, description="how often the API escalates cases past their deadline")
     stream_poll_seconds: float = Field(

@@ -167,3 +167,37 @@ def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int = 1,
                 pass
     finally:
         admin.close()
+
+
+def partition_counts(bootstrap: str, topics: Iterable[str], security: KafkaSecurity | None = None,
+                     **client_options: Any) -> dict[str, int]:
+    """How many partitions each existing topic of ``topics`` has on the broker."""
+    from kafka import KafkaConsumer
+
+    options = (security or KafkaSecurity()).kafka_python_options() | client_options
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="earlywarn-admin", **options)
+    try:
+        return {t: len(consumer.partitions_for_topic(t) or ()) for t in topics}
+    finally:
+        consumer.close()
+
+
+def single_partition_problem(counts: dict[str, int]) -> str | None:
+    """Why the worker must not start on topics with these partition counts, or None.
+
+    The worker's district-wide trackers (complaint surges, gatherings, the industry context) see every source
+    and its state table keeps its outbox before the states in one changelog partition, so one worker must read
+    every source partition: with more than one, a second worker would take a share and each would score half a
+    district (README, Deploying).
+
+    >>> single_partition_problem({"ew.water_arrears": 1, "ew.hotline_complaint": 4})
+    'ew.hotline_complaint has 4 partitions; the worker needs 1 per source topic (README, Deploying)'
+    >>> single_partition_problem({"ew.water_arrears": 1}) is None
+    True
+    """
+    wide = {t: n for t, n in counts.items() if n > 1}
+    if not wide:
+        return None
+    return "; ".join(f"{t} has {n} partitions" for t, n in sorted(wide.items())) + \
+        "; the worker needs 1 per source topic (README, Deploying)"
+
