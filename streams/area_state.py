@@ -2,7 +2,9 @@
 
 Each part is a tracker with ``changes()`` (what a batch touched, as JSON by
 key; None deletes) and ``restore(items)``: the complaint-surge windows and
-series (one value), the gatherings' headcounts (one per gathering). Keys are
+series (one value), the gatherings' headcounts (one per gathering), the
+community tension's days, grids and wage-arrears levels
+(:meth:`streams.area_tension.AreaTensionTracker.changes`). Keys are
 prefixed with the part's name. Issue #19: these lived in memory, so a restart
 lost every surge baseline and a gathering's growth. (The engine's industry
 context is rebuilt from the enterprise states instead:

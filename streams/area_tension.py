@@ -8,9 +8,27 @@ it runs the space-time scan over the grids and scores every community with
 an ``area_tension`` alert (raised again, same id, when the level rises) that
 states its reasons. No Faust import: :class:`streams.group_incidents.GroupIncidentWatch`
 feeds it events.
+
+Why days close at the end of a batch, not at the event that ends them: the
+engine scores a batch after the area trackers, so a day closed mid-batch would
+not yet know the wage-arrears levels its own last hours raised, and a big
+catch-up batch would decide otherwise than live batches (issue #23).
+:meth:`AreaTensionTracker.take` only queues the batch's events;
+:meth:`AreaTensionTracker.settle`, called after the engine's alerts are noted,
+replays them in their order, closing a day where the first event of a later
+one stands, and weighs each enterprise at its level as of that day's end (its
+alerts' ``changed_at``). The state goes to the worker's table
+(:meth:`AreaTensionTracker.changes`), so a restart goes on as if none happened.
+
+That holds for events in event-time order, as the worker releases them
+(streams/align.py). An event released after a later one (a partition forced
+out of order) is counted after the days it arrived behind have closed, in
+any batching; but a level change its enterprise gets from it, dated inside
+such a day, still counts for that day if it comes in the batch that closes it.
 """
 from __future__ import annotations
 
+import bisect
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -36,6 +54,14 @@ DEADLINE_DAYS = {"blue": 1.0, "yellow": 3.0, "red": 7.0}
 """DESIGN §2: level 3 on the spot (grid), level 2 within 3 days (street), level 1 within 7 days (district)"""
 
 
+Queued = tuple[int, str, str, bool, bool] | int
+"""an event as the tracker counts it (day, event id, grid, wage topic, collective petition), or a day alone (any
+other event: time moved on)"""
+Change = tuple[float, int, int, str]
+"""an enterprise's wage-arrears level from an alert's ``changed_at`` on: (epoch s, rank, workers, area code); rank 0
+when it is not at yellow or red"""
+
+
 @dataclass
 class AreaTensionTracker:
     utc_offset_hours: float = 8.0
@@ -50,54 +76,203 @@ class AreaTensionTracker:
         """day → grid → wage complaints and petitions"""
         self.collective: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.seen: dict[int, set[str]] = defaultdict(set)
-        self.risk: dict[str, tuple[int, int, str]] = {}
-        """enterprise → (level rank, workers, area code)"""
-        self.grids: set[str] = set()
+        self.risk: dict[str, list[Change]] = {}
+        """enterprise → its level changes, oldest first; the last one before a day's end is its level then"""
+        self.grids: dict[str, int] = {}
+        """grid → the day it was first heard from (a day's scan weighs the grids heard from by then)"""
         self.closed_through: int | None = None
         self.first_day: int | None = None
         """the first day counted: days before it are unknown, not quiet"""
         self.episodes: dict[str, tuple[float, int]] = {}
         """community → (episode start, level) while its score holds a level"""
+        self._queue: list[Queued] = []
+        self._front: int | None = None
+        """the latest day taken"""
+        self._latest = float("-inf")
+        """the latest event time taken: when an alert without ``changed_at`` counts from"""
+        self._days_changed: set[int] = set()
+        self._grids_changed: set[str] = set()
+        self._risk_changed: set[str] = set()
+        self._unsettled: set[str] = set()
+        """enterprises with a level change that no closed day has yet read past"""
+        self._meta_changed = False
 
     def day_of(self, t: float) -> int:
         return math.floor((t + self.utc_offset_hours * 3600) / DAY)
 
+    def day_end(self, day: int) -> float:
+        """The close of local ``day``, epoch s (the first instant of the next)."""
+        return (day + 1) * DAY - self.utc_offset_hours * 3600
+
     def note_alerts(self, alerts: list[dict[str, Any]]) -> None:
+        """Take the engine's wage-arrears alerts, each from its ``changed_at`` on (a day closed later in the same
+        batch weighs only those raised before its end)."""
         for a in alerts:
             if a.get("kind") != "wage_arrears" or a.get("list", "inspect_now") != "inspect_now":
                 continue
-            rank = int(a.get("level_rank") or 0)
-            if rank >= 2 and a.get("area_code"):
-                self.risk[str(a["subject_id"])] = (rank, int(a.get("workers_at_risk") or 0), str(a["area_code"]))
+            ent, rank = str(a["subject_id"]), int(a.get("level_rank") or 0)
+            at = datetime.fromisoformat(a["changed_at"]).timestamp() if a.get("changed_at") else self._latest
+            held = rank >= 2 and bool(a.get("area_code"))
+            change: Change = (at, rank if held else 0, int(a.get("workers_at_risk") or 0) if held else 0,
+                              str(a["area_code"]) if held else "")
+            changes = self.risk.setdefault(ent, [])
+            k = bisect.bisect_right([c[0] for c in changes], at)
+            if k and changes[k - 1][0] == at:
+                changes[k - 1] = change            # the same instant again (a replay, or a later word on it)
             else:
-                self.risk.pop(str(a["subject_id"]), None)
+                changes.insert(k, change)
+            self._risk_changed.add(ent)
+            self._unsettled.add(ent)
 
-    def process(self, events: list[DecodedEvent]) -> list[dict[str, Any]]:
-        """Count the batch; alerts for the days it closed."""
-        out: list[dict[str, Any]] = []
+    def take(self, events: list[DecodedEvent]) -> None:
+        """Queue the batch's events for :meth:`settle` (what could fail on a malformed event fails here, in the
+        worker's poison-guarded stage)."""
         for ev in events:
             day = self.day_of(ev.t)
+            self._latest = max(self._latest, ev.t)
+            area = str(ev.fields.get("area_code", "")) if ev.data_class in ("hotline_complaint", "petition") else ""
+            if len(area) == 15:
+                collective = ev.data_class == "petition" and int(ev.fields.get("petitioners", 1)) >= 5
+                self._queue.append((day, ev.event_id, area, str(ev.fields.get("topic", "other")) in WAGE_TOPICS,
+                                    collective))
+            elif self._front is None or day > self._front:
+                self._queue.append(day)
+            self._front = day if self._front is None else max(self._front, day)
+
+    def settle(self) -> list[dict[str, Any]]:
+        """Count what was taken, in its order, closing each day where an event of a later day stands; alerts for
+        the days closed. Call it once the batch's wage-arrears alerts are noted."""
+        out: list[dict[str, Any]] = []
+        for item in self._queue:
+            day = item if isinstance(item, int) else item[0]
             if self.closed_through is None:
                 self.closed_through = self.first_day = day - 1
+                self._meta_changed = True
             while day > self.closed_through + 1:          # time moved into a new day: close the one before
                 out.extend(self._close(self.closed_through + 1))
                 self.closed_through += 1
-            if ev.data_class not in ("hotline_complaint", "petition"):
+                self._meta_changed = True
+            if isinstance(item, int):
                 continue
-            area = str(ev.fields.get("area_code", ""))
-            if len(area) != 15 or ev.event_id in self.seen[day]:
+            _, event_id, area, wage, collective = item
+            if event_id in self.seen.get(day, ()):
                 continue
-            self.seen[day].add(ev.event_id)
-            self.grids.add(area)
-            if str(ev.fields.get("topic", "other")) in WAGE_TOPICS:
+            self.seen[day].add(event_id)
+            self._days_changed.add(day)
+            if self.grids.get(area, day + 1) > day:
+                self.grids[area] = day
+                self._grids_changed.add(area[:COMMUNITY])
+            if wage:
                 self.voices[day][area] += 1
-            if ev.data_class == "petition" and int(ev.fields.get("petitioners", 1)) >= 5:
+            if collective:
                 self.collective[day][area[:COMMUNITY]] += 1
+        self._queue.clear()
+        if self.closed_through is not None:
+            self._compact(self.day_end(self.closed_through))
         return out
+
+    def process(self, events: list[DecodedEvent]) -> list[dict[str, Any]]:
+        """Count the batch; alerts for the days it closed (:meth:`take` then :meth:`settle`, for a caller with no
+        engine alerts to note in between)."""
+        self.take(events)
+        return self.settle()
+
+    def level_at(self, enterprise: str, at: float) -> Change | None:
+        """The enterprise's last level change before ``at``."""
+        last = None
+        for change in self.risk.get(enterprise, ()):
+            if change[0] >= at:
+                break
+            last = change
+        return last
+
+    def _compact(self, end: float) -> None:
+        """Forget the level changes no day closing from ``end`` on can read: all but the last before it (and that
+        one too if it is rank 0)."""
+        for ent in list(self._unsettled):
+            changes = self.risk.get(ent)
+            k = sum(1 for c in changes or () if c[0] < end)
+            keep = 1 if changes and k and changes[k - 1][1] else 0
+            if changes and k > keep:
+                del changes[:k - keep]
+                self._risk_changed.add(ent)
+                if not changes:
+                    del self.risk[ent]
+            if not changes or changes[-1][0] < end:
+                self._unsettled.discard(ent)
+
+    # ------------------------------------------------------------ persistence
+    def changes(self) -> dict[str, Any]:
+        """What changed since the last call, as JSON by table key (None deletes), in the order to write it.
+
+        Keys: ``grids:<community>`` (its grids and the day each was first heard from), ``day:<day>`` (the day's
+        counts and the event ids counted, for redeliveries), ``meta`` (days closed, open episodes),
+        ``risk:<enterprise>`` (its level changes). A live batch writes the day in progress, the enterprises the
+        engine alerted, and ``meta`` when a day closed; a catch-up batch at most the 63 days kept, besides the
+        communities first heard from and the enterprises alerted.
+
+        The order makes any prefix that a kill -9 leaves safe to replay from: what forgets (days past, level
+        changes no open day reads) comes after ``meta``, so a day not marked closed is closed again over what
+        it read (counts may land either side: a replayed event is counted once, by its id). The worker writes
+        all of these before the enterprise states, so a level change whose key did not land is raised again by
+        the engine and noted again (tests/streams/test_area_tension.py cuts a catch-up batch's writes at
+        every point; tests/streams/test_restart_equivalence.py the worker's).
+        """
+        out: dict[str, Any] = {}
+        if self._grids_changed:
+            by_comm: dict[str, dict[str, int]] = defaultdict(dict)
+            for g, d in sorted(self.grids.items()):
+                if g[:COMMUNITY] in self._grids_changed:
+                    by_comm[g[:COMMUNITY]][g] = d
+            for comm in sorted(by_comm):
+                out[f"grids:{comm}"] = by_comm[comm]
+        gone = []
+        for day in sorted(self._days_changed):
+            if day in self.seen:
+                out[f"day:{day}"] = {"seen": sorted(self.seen[day]), "voices": dict(self.voices.get(day, {})),
+                                     "collective": dict(self.collective.get(day, {}))}
+            else:
+                gone.append(day)
+        if self._meta_changed:
+            out["meta"] = {"closed_through": self.closed_through, "first_day": self.first_day,
+                           "episodes": {c: list(v) for c, v in self.episodes.items()}}
+        for day in gone:
+            out[f"day:{day}"] = None
+        for ent in sorted(self._risk_changed):
+            out[f"risk:{ent}"] = [list(c) for c in self.risk[ent]] if ent in self.risk else None
+        self._grids_changed.clear()
+        self._days_changed.clear()
+        self._risk_changed.clear()
+        self._meta_changed = False
+        return out
+
+    def restore(self, items: dict[str, Any]) -> None:
+        """Rebuild from what :meth:`changes` wrote."""
+        for key, v in items.items():
+            if v is None:
+                continue
+            kind, _, name = key.partition(":")
+            if kind == "grids":
+                self.grids.update({str(g): int(d) for g, d in v.items()})
+            elif kind == "day":
+                day = int(name)
+                self.seen[day] = set(v["seen"])
+                self.voices[day].update({str(g): int(n) for g, n in v["voices"].items()})
+                self.collective[day].update({str(c): int(n) for c, n in v["collective"].items()})
+            elif kind == "risk":
+                self.risk[name] = [(float(t), int(r), int(n), str(a)) for t, r, n, a in v]
+                self._unsettled.add(name)
+            elif kind == "meta":
+                self.closed_through, self.first_day = v["closed_through"], v["first_day"]
+                self.episodes = {str(c): (float(s), int(lv)) for c, (s, lv) in v["episodes"].items()}
+        if self.closed_through is not None:
+            self._front = self.closed_through + 1
 
     def features(self, day: int) -> dict[str, np.ndarray]:
         """Each community's features at the close of ``day`` (columns in :data:`detectors.area_tension.FEATURES`)."""
-        grids = sorted(self.grids)
+        grids = sorted(g for g, first in self.grids.items() if first <= day)
+        if not grids:
+            return {}
         index = {g: i for i, g in enumerate(grids)}
         counts = np.zeros((len(grids), HISTORY_DAYS + WINDOW_DAYS))
         for k, d in enumerate(range(day - HISTORY_DAYS - WINDOW_DAYS + 1, day + 1)):
@@ -110,8 +285,12 @@ class AreaTensionTracker:
         np.add.at(by_comm, member, counts)
         x = np.zeros((len(communities), len(FEATURES)))
         workers = defaultdict(float)
-        for rank, n, area in self.risk.values():
-            workers[area[:COMMUNITY]] += (rank - 1) * n
+        end = self.day_end(day)
+        for ent in self.risk:
+            held = self.level_at(ent, end)
+            if held is not None and held[1] >= 2:
+                _, rank, n, area = held
+                workers[area[:COMMUNITY]] += (rank - 1) * n
         for c, w in workers.items():
             if c in ci:
                 x[ci[c], 0] = np.log1p(w)
@@ -136,18 +315,18 @@ class AreaTensionTracker:
         return {c: x[i] for c, i in ci.items()}
 
     def _close(self, day: int) -> list[dict[str, Any]]:
-        for old in [d for d in self.voices if d < day - HISTORY_DAYS - WINDOW_DAYS]:
-            del self.voices[old]
-        for old in [d for d in list(self.collective) + list(self.seen) if d < day - HISTORY_DAYS - WINDOW_DAYS]:
+        for old in {d for d in [*self.voices, *self.collective, *self.seen] if d < day - HISTORY_DAYS - WINDOW_DAYS}:
+            self.voices.pop(old, None)
             self.collective.pop(old, None)
             self.seen.pop(old, None)
-        if not self.grids:
-            return []
+            self._days_changed.add(old)
         feats = self.features(day)
+        if not feats:
+            return []
         names = list(feats)
         rows = np.array([feats[c] for c in names])
         probs = score(rows, self.weights)
-        at = (day + 1) * DAY - self.utc_offset_hours * 3600         # the close of the local day, epoch s
+        at = self.day_end(day)
         out = []
         for c, row, p in zip(names, rows, probs):
             if self.record is not None:

@@ -51,7 +51,8 @@ class GroupIncidentWatch:
     large: float = 100.0
     threshold: float = 0.5
     tension: AreaTensionTracker | None = None
-    """days-ahead tension per community (``area_tension`` alerts); None raises gathering alerts only"""
+    """days-ahead tension per community (``area_tension`` alerts, from :meth:`close_days`); None raises gathering
+    alerts only. Its state is its own part of the worker's table (``tension:``), not in :meth:`changes`"""
     tracker: GatheringTracker = field(init=False)
 
     def __post_init__(self) -> None:
@@ -74,6 +75,14 @@ class GroupIncidentWatch:
             else:
                 self.enterprise_risk.pop(ent, None)
             self._risk_changed = True
+
+    def close_days(self) -> list[dict[str, Any]]:
+        """``area_tension`` alerts for the communities whose tension reached a level on a day the batch closed.
+
+        Called after :meth:`note_alerts` for the batch: a day that ended inside the batch weighs the wage-arrears
+        levels raised before its end, also by the batch's own events, whatever the batches were (issue #23).
+        """
+        return self.tension.settle() if self.tension is not None else []
 
     def changes(self) -> dict[str, Any]:
         """Gatherings touched since the last call, as JSON by gathering id, for a Faust table (issue #19: a
@@ -98,9 +107,11 @@ class GroupIncidentWatch:
                 self.tracker.alerted.add(gid)
 
     def process(self, events: list[DecodedEvent]) -> list[dict[str, Any]]:
-        """Alerts for the gatherings in ``events`` that are now projected to become large (once each), and for the
-        communities whose tension reached a level on a day the batch closed."""
-        out = self.tension.process(events) if self.tension is not None else []
+        """Alerts for the gatherings in ``events`` that are now projected to become large (once each). The tension
+        tracker only takes the events in: its days close in :meth:`close_days`."""
+        if self.tension is not None:
+            self.tension.take(events)
+        out: list[dict[str, Any]] = []
         for ev in events:
             if ev.data_class != "gathering_report":
                 continue

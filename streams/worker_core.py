@@ -20,6 +20,7 @@ from detectors.engine import DecodedEvent, WageArrearsEngine
 from detectors.enterprise import EnterpriseState
 from detectors.features import IndustryContext
 from streams import area_state
+from streams.area_tension import AreaTensionTracker
 from streams.complaint_surge import ComplaintSurgeTracker
 from streams.credit_book import CreditBook
 from streams.group_incidents import GroupIncidentWatch
@@ -42,7 +43,8 @@ class BatchResult:
     failed: list[Failure] = field(default_factory=list)
     """events a stage failed on alone, with the reason"""
     writes: dict[str, Any] = field(default_factory=dict)
-    """state-table key → new value (None deletes), in the order they must be written: the outbox first"""
+    """state-table key → new value (None deletes), in the order they must be written: the outbox first, then the
+    tension tracker's, the enterprise states, the other area trackers'"""
     reruns: int = 0
     duplicates: int = 0
 
@@ -54,16 +56,20 @@ class WorkerCore:
                  groups: GroupIncidentWatch | None = None, score_feed_min_change: float = 0.05) -> None:
         self.engine = engine
         self.surges = surges or ComplaintSurgeTracker()
-        self.groups = groups or GroupIncidentWatch(self.surges)
+        self.groups = groups or GroupIncidentWatch(self.surges, tension=AreaTensionTracker())
         self.credits = CreditBook()
         self.parts = {"surge": self.surges, "gathering": self.groups, "credit": self.credits}
+        self.first_parts: dict[str, area_state.Persistent] = (
+            {"tension": self.groups.tension} if self.groups.tension is not None else {})
+        """parts written before the enterprise states: their state follows from the engine's alerts, which a
+        replay raises again only while the enterprise states of the batch are not written"""
         self.outbox: deque[list[dict[str, Any]]] = deque(maxlen=OUTBOX_BATCHES)
         self.min_change = score_feed_min_change
 
     def restore(self, items: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Take up the state a table holds; the outbox's alerts, which a restarted worker sends again (their
         state may have landed without them: the sink upserts)."""
-        area_state.restore(items, self.parts)
+        area_state.restore(items, {**self.first_parts, **self.parts})
         self.engine.context = IndustryContext.rebuilt(v for k, v in items.items() if ":" not in str(k) and v)
         for batch in items.get(OUTBOX_KEY) or []:
             self.outbox.append(batch)
@@ -84,6 +90,7 @@ class WorkerCore:
         latest = {u["enterprise_id"]: u for u in out.score_updates}  # one update per enterprise per batch
         result.feed = [u for eid, u in latest.items() if material(out.touched[eid], u, self.min_change)]
         self.groups.note_alerts(out.alerts)  # gatherings in later batches weigh the enterprise's wage-arrears level
+        area_alerts += self.groups.close_days()  # days that ended in this batch, with the levels as of their end
         for alert in out.alerts + area_alerts:
             where = non_finite(alert)
             if where is None:
@@ -93,6 +100,7 @@ class WorkerCore:
         if result.alerts:
             self.outbox.append(result.alerts)
             result.writes[OUTBOX_KEY] = list(self.outbox)
+        result.writes.update(area_state.changes(self.first_parts))
         for enterprise_id, state in out.touched.items():
             result.writes[enterprise_id] = state.to_dict()
         result.writes.update(area_state.changes(self.parts))

@@ -47,10 +47,13 @@ class GatheringAlerts:
             if ev.data_class == "enterprise_registry":
                 self.registry_areas.add(ev.fields["area_code"])
         for alert in self.watch.process(batch):
-            if alert["kind"] == "area_tension":
-                self.tension.append(alert)
-                continue
             self.alerts[alert["subject_id"]] = (datetime.fromisoformat(alert["raised_at"]).timestamp(), alert["area_code"])
+
+    def close_days(self, wage_alerts: list[dict[str, Any]]) -> None:
+        """The batch's wage-arrears alerts to the watch, then the tension of the days the batch closed, as the
+        worker does (streams/worker_core.py): a day weighs the levels raised before its end, whatever the batch."""
+        self.watch.note_alerts(wage_alerts)
+        self.tension.extend(self.watch.close_days())
 
     def communities(self, grids: int | None) -> int:
         """Communities of the district: from the registry's grid codes (or grids / 5 when only a count is known)."""
@@ -192,7 +195,7 @@ def run_log(items: Iterable[LogItem] | None, rules: Any, table: BaselineTable, s
             surges.process(batch)
             groups.observe(batch)
             plain.observe(batch)
-            groups.watch.note_alerts(wage_alerts)  # as the worker does after each batch: the next day's gatherings see them
+            groups.close_days(wage_alerts)  # as the worker does after each batch: the next day's gatherings see them
             days += 1
             bar.update()
             for ev in ours:
