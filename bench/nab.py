@@ -342,7 +342,9 @@ def _markdown(results: dict[str, dict]) -> str:
         lines += ["", f"Split, standard profile: the threshold is chosen on files 1-{FIT_FILES} (sorted by name:",
                   "AAPL, AMZN, CRM, CVS, FB; 16 windows) and applied unchanged to files "
                   f"{FIT_FILES + 1}-10 (GOOG, IBM, KO, PFE, UPS;",
-                  "17 windows); the judge half re-swept is shown for comparison only.", "",
+                  "17 windows); the judge half re-swept is shown for comparison only. The design parameters of",
+                  "`combined`'s sub-daily recalibration (`detectors.surge.recalibrated`: half-life half a day,",
+                  "t0 = 1, 3 prior surprises) were chosen looking at files 1-5 only.", "",
                   "| method | fit half | threshold (fit) | judge half at it | TP / FP rows / FN (judge) | "
                   "judge half re-swept |", "|---|---|---|---|---|---|"]
         for name, sp in split.items():
