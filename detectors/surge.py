@@ -493,8 +493,8 @@ def recalibration_halflife(step_seconds: float | None) -> float | None:
 
     Why off for those: a year of daily counts holds a few dozen surprises at p < 0.1, too few to say more
     than the predictive's own backtested dispersion already does (and the calibration bench's daily
-    figures stay as they were). Half a day was chosen on NAB realTweets files 1-5 only (a half-life of
-    one day and of a quarter day were the alternatives; ``python -m bench.nab --split``).
+    figures stay as they were). Half a day was the best on NAB realTweets files 1-5 of 144, 288 and 576
+    buckets, a week and no discounting (``python -m bench.nab --split``; README, Complaint surges).
 
     >>> recalibration_halflife(300.0), recalibration_halflife(3600.0), recalibration_halflife(86400.0)
     (144.0, 12.0, None)
