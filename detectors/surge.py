@@ -82,6 +82,65 @@ def reportable(statistic: float) -> float:
     return min(float(statistic), MAX_STATISTIC)
 
 
+RECAL_T0 = 1.0
+"""``-log10 p`` above which a bucket counts as a surprise in the record (p < 0.1)"""
+RECAL_PRIOR = 3.0
+"""the record starts as if it already held this many surprises, spread as the model's p says"""
+LN10 = math.log(10.0)
+
+
+def recalibrated(statistic: float, record: tuple[float, float, float]) -> float:
+    """``-log10 p`` judged against the series' own record of surprises rather than the model's alone.
+
+    Why: the predictive's p is exact only for counts as regular as its negative binomial. Sub-daily counts
+    (tweets, calls) come in bursts, so on a busy series a bucket at ``p = 1e-15`` happens every few days
+    while a sparse series rarely gets below 1e-5 even in a real surge; one threshold then fires all day
+    on the first and never on the second. A calibrated ``-log10 p`` exceeds ``t0`` in a share ``10^-t0``
+    of quiet buckets and its excess over ``t0`` is exponential with mean ``1 / ln 10``. The record
+    (:func:`push_record`) measures both on this series: the share ``q`` of recent buckets above
+    :data:`RECAL_T0` and their mean excess ``m``; the statistic is read on that tail instead,
+    ``-log10 q + (t - t0) / (m ln 10)`` (linear below ``t0``, so the map is continuous and increasing).
+    A well-calibrated series maps to itself; :data:`RECAL_PRIOR` surprises at the model's own
+    calibration keep a short record from saying much.
+
+    >>> round(recalibrated(7.0, (0.0, 0.0, 0.0)), 6)             # empty record: the model's own p
+    7.0
+    >>> round(recalibrated(7.0, (1000.0, 100.0, 100 / LN10)), 6)   # a record as calibrated as the model
+    7.0
+    >>> round(recalibrated(7.0, (1000.0, 100.0, 300 / LN10)), 2)   # surprises three times as deep as claimed
+    3.04
+    """
+    if statistic != statistic:
+        return statistic
+    n, k, excess = record
+    share = (k + RECAL_PRIOR) / (n + RECAL_PRIOR * 10.0 ** RECAL_T0)
+    scale = (excess + RECAL_PRIOR / LN10) / (k + RECAL_PRIOR) * LN10
+    base = -math.log10(share)
+    if statistic > RECAL_T0:
+        return base + (statistic - RECAL_T0) / scale
+    return statistic * base / RECAL_T0
+
+
+def push_record(record: tuple[float, float, float], statistic: float, halflife: float) -> tuple[float, float, float]:
+    """The record after one more scored bucket, older buckets discounted by ``halflife`` (in buckets).
+
+    Excesses are counted whole (a burst *should* make the next spike on this series less surprising),
+    capped only at :data:`MAX_STATISTIC` so an infinite one stays a number.
+
+    >>> push_record((0.0, 0.0, 0.0), 3.5, 1.0)
+    (1.0, 1.0, 2.5)
+    >>> push_record((1.0, 1.0, 2.5), 0.2, 1.0)
+    (1.5, 0.5, 1.25)
+    """
+    if statistic != statistic:
+        return record
+    d = 0.5 ** (1.0 / halflife)
+    n, k, excess = record
+    hit = statistic > RECAL_T0
+    return (n * d + 1.0, k * d + (1.0 if hit else 0.0),
+            excess * d + (min(statistic, MAX_STATISTIC) - RECAL_T0 if hit else 0.0))
+
+
 @dataclass(frozen=True)
 class SurgeConfig:
     """Parameters of the combined score (defaults: R's EARS settings).
@@ -118,12 +177,18 @@ class SurgeConfig:
     """floor on the quasi-Poisson dispersion (1 = never tighter than Poisson)"""
     phase_exposure: bool = True
     """with ``period``: weekday (phase) factors as exposures in every window of the ``nb`` path"""
+    recalibrate: float | None = None
+    """half-life, in scored buckets, of the series' own record of surprises against which the combined
+    ``-log10 p`` is recalibrated (:func:`recalibrated`); None: off. :func:`run_method` sets half a day
+    for sub-daily buckets, where a day holds hundreds of them; daily series keep the model's p"""
 
     def __post_init__(self) -> None:
         if self.pvalues not in ("nb", "normal"):
             raise ValueError(f"pvalues must be 'nb' or 'normal', got {self.pvalues!r}")
         if self.combine not in ("cauchy", "bonferroni"):
             raise ValueError(f"combine must be 'cauchy' or 'bonferroni', got {self.combine!r}")
+        if self.recalibrate is not None and not self.recalibrate > 0:
+            raise ValueError(f"recalibrate must be a half-life > 0 buckets or None, got {self.recalibrate!r}")
         if self.min_rate < 0 or self.prior_weight < 0 or self.phi_min < 1:
             raise ValueError(f"need min_rate >= 0, prior_weight >= 0, phi_min >= 1; got {self.min_rate}, "
                              f"{self.prior_weight}, {self.phi_min}")
@@ -178,6 +243,9 @@ class SurgeState:
     last_at: float | None = None
     since_alarm: int = NO_ALARM
     """buckets since the CUSUM's last alarm while it re-learns its baseline (-1: none)"""
+    record: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    """with ``config.recalibrate``: the discounted record of surprises, (buckets scored, those with
+    ``-log10 p`` above :data:`RECAL_T0`, their summed excess over it); see :func:`recalibrated`"""
     _lags: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
     """the config's reference lags as plain tuples: per update, Python arithmetic on a few dozen
     numbers is several times faster than numpy's per-call overhead"""
@@ -189,14 +257,18 @@ class SurgeState:
 
     def to_dict(self) -> dict:
         """Plain data for a changelogged table (config is kept by the caller)."""
-        return {"ring": self.ring.tolist(), "pos": self.pos, "cusum": self.cusum, "last_at": self.last_at,
-                "since_alarm": self.since_alarm}
+        d = {"ring": self.ring.tolist(), "pos": self.pos, "cusum": self.cusum, "last_at": self.last_at,
+             "since_alarm": self.since_alarm}
+        if self.config.recalibrate:  # only then: the stream's daily states keep their old shape
+            d["record"] = list(self.record)
+        return d
 
     @classmethod
     def from_dict(cls, config: SurgeConfig, d: dict) -> "SurgeState":
         """Inverse of :meth:`to_dict`; a dict written before ``since_alarm`` existed reads as no recent alarm."""
         return cls(config, np.array(d["ring"], dtype=float), d["pos"], d["cusum"], d["last_at"],
-                   int(d.get("since_alarm", NO_ALARM)), _lags=_plain_lags(config))
+                   int(d.get("since_alarm", NO_ALARM)), tuple(float(v) for v in d.get("record", (0.0, 0.0, 0.0))),
+                   _lags=_plain_lags(config))
 
 
 def _plain_lags(cfg: SurgeConfig) -> dict[str, tuple[int, ...]]:
@@ -258,11 +330,15 @@ def update_surge_components(state: SurgeState, count: float | None,
     expected: dict[str, float] = {}
     pos, s, since = _step(cfg, state._lags or _plain_lags(cfg), ring, pos, state.cusum, state.since_alarm, x,
                           tails, expected)
-    new = SurgeState(cfg, np.array(ring), pos, s, at, since, _lags=state._lags)
+    new = SurgeState(cfg, np.array(ring), pos, s, at, since, state.record, _lags=state._lags)
     if not tails:
         return new, Result(score=math.nan, alarm=False, expected=math.nan), tails
     driver = min(tails, key=tails.__getitem__)
     logp = min(0.0, (log_cauchy if cfg.combine == "cauchy" else log_bonferroni)(list(tails.values())))
+    if cfg.recalibrate:
+        stat = -logp / math.log(10)
+        logp = -recalibrated(stat, state.record) * math.log(10)
+        new.record = push_record(state.record, stat, cfg.recalibrate)
     p = math.exp(logp)
     alarm = p < cfg.alpha
     reasons = ()
@@ -280,13 +356,18 @@ def advance(state: SurgeState, counts: Sequence[float], at: float) -> SurgeState
     is exactly what :func:`update_surge` bucket by bucket would leave.
     """
     cfg = state.config
+    if cfg.recalibrate:  # the record needs every bucket's p: score them after all
+        step = cfg.bucket_seconds or 1.0
+        for k, count in enumerate(counts):
+            state, _ = update_surge(state, float(count), at - (len(counts) - 1 - k) * step)
+        return state
     ring = state.ring.tolist()
     pos, s, since = state.pos, state.cusum, state.since_alarm
     lags = state._lags or _plain_lags(cfg)
     if cfg.pvalues == "nb":
         for count in counts:
             pos, s, since = push_nb(cfg, lags, ring, pos, s, since, float(count), None, None)
-        return SurgeState(cfg, np.array(ring), pos, s, at, since, _lags=state._lags)
+        return SurgeState(cfg, np.array(ring), pos, s, at, since, state.record, _lags=state._lags)
     for k, count in enumerate(counts):
         if s == 0.0 and cfg.kappa > 1 and not any(counts[k:]):
             # a zero count can only lower the chart (its llr is negative when kappa > 1), so from a
@@ -297,7 +378,7 @@ def advance(state: SurgeState, counts: Sequence[float], at: float) -> SurgeState
             pos = (pos + max(0, len(counts) - k - len(ring))) % len(ring)
             break
         pos, s = _push(cfg, lags, ring, pos, s, float(count), None, None)
-    return SurgeState(state.config, np.array(ring), pos, s, at, since, _lags=state._lags)
+    return SurgeState(state.config, np.array(ring), pos, s, at, since, state.record, _lags=state._lags)
 
 
 def _step(cfg: SurgeConfig, lags: dict[str, tuple[int, ...]], ring: list[float], pos: int, s: float, since: int,
@@ -406,6 +487,23 @@ def refractory_buckets(step_seconds: float | None) -> int:
     return max(1, int(round(span / step_seconds)))
 
 
+def recalibration_halflife(step_seconds: float | None) -> float | None:
+    """Half-life of the record :func:`recalibrated` reads: half a day of sub-daily buckets, None (off) for
+    daily and longer ones.
+
+    Why off for those: a year of daily counts holds a few dozen surprises at p < 0.1, too few to say more
+    than the predictive's own backtested dispersion already does (and the calibration bench's daily
+    figures stay as they were). Half a day was the best on NAB realTweets files 1-5 of 144, 288 and 576
+    buckets, a week and no discounting (``python -m bench.nab --split``; README, Complaint surges).
+
+    >>> recalibration_halflife(300.0), recalibration_halflife(3600.0), recalibration_halflife(86400.0)
+    (144.0, 12.0, None)
+    """
+    if not step_seconds or not 0 < step_seconds < 86400.0:
+        return None
+    return 43200.0 / step_seconds
+
+
 def run_method(name: str, values: np.ndarray, timestamps: Sequence[float] | None = None,
                config: SurgeConfig | None = None) -> SeriesResult:
     """Run one named method over a series of bucket counts.
@@ -418,7 +516,8 @@ def run_method(name: str, values: np.ndarray, timestamps: Sequence[float] | None
     (calibrated components, Cauchy combination) and ``combined-legacy`` (the
     z-score components and Bonferroni minimum). With timestamps, the
     combined and calibrated methods add the cycle inferred from them
-    (weekday-aware windows for daily data).
+    (weekday-aware windows for daily data) and, for sub-daily buckets, the
+    recalibration against the series' own record (:func:`recalibrated`).
     """
     x = np.asarray(values, dtype=float)
     key = name.lower()
@@ -439,7 +538,8 @@ def run_method(name: str, values: np.ndarray, timestamps: Sequence[float] | None
             cfg = replace(cfg, pvalues="normal", combine="bonferroni")
         if period:
             bucket = float(np.median(np.diff(np.asarray(timestamps, dtype=float))))
-            cfg = replace(cfg, period=period, bucket_seconds=bucket, phase_exposure=period <= 168)
+            cfg = replace(cfg, period=period, bucket_seconds=bucket, phase_exposure=period <= 168,
+                          recalibrate=recalibration_halflife(bucket))
     if key in CALIBRATED:
         cfg = replace(cfg, components=(CALIBRATED[key],), pvalues="nb")
     return combined_batch(x, timestamps, cfg)

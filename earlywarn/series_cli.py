@@ -16,6 +16,11 @@ timestamp (at the series' usual step) are added as *missing* rows — never as
 zeros, which would read as a sudden drop. Negative values are accepted only
 by the methods that do not assume counts (EARS C1-C3).
 
+For sub-daily buckets the calibrated methods read their ``-log10 p`` against
+the series' own record of surprises (:func:`detectors.surge.recalibrated`):
+bursty counts such as tweets or calls would otherwise be "surprising" every
+few hours on a busy series and never on a sparse one.
+
 ``--score prob`` (default) writes ``1 - p`` to 15 digits; ``--score log`` writes
 ``-log10 p`` at full precision, which keeps big surges apart where ``1 - p``
 rounds to 1.

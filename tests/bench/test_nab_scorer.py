@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from bench.nab import PROFILES, label_rows, probation_rows, scaled_sigmoid, sweep
+from bench.nab import PROFILES, label_rows, probation_rows, scaled_sigmoid, score_at, split_report, sweep
 
 STD = PROFILES["standard"]
 SIG_M1 = 2 / (1 + math.exp(-5)) - 1  # sigma(-1) = 0.98661...
@@ -92,3 +92,28 @@ def test_low_fn_profile_doubles_miss_cost() -> None:
     best = sweep([np.zeros(100)], [lab], PROFILES["reward_low_FN_rate"])
     assert best["score"] == pytest.approx(-2.0)
     assert best["normalised"] == pytest.approx(0.0)
+
+
+def test_score_at_matches_the_sweep_at_its_own_threshold() -> None:
+    labs = [label_rows(100, [(40, 49)]), label_rows(100, [(60, 69)])]
+    scores = [_scores(100, {20: 3.0, 45: 5.0}), _scores(100, {30: 4.0, 65: 2.0})]
+    best = sweep(scores, labs, STD)
+    fixed = score_at(scores, labs, STD, best["threshold"])
+    assert fixed["score"] == pytest.approx(best["score"])
+    assert (fixed["tp"], fixed["fp"], fixed["fn"]) == (best["tp"], best["fp"], best["fn"])
+
+
+def test_score_at_a_threshold_nothing_passes_misses_every_window() -> None:
+    labs = [label_rows(100, [(40, 49)])]
+    r = score_at([_scores(100, {45: 5.0})], labs, STD, 6.0)
+    assert (r["tp"], r["fp"], r["fn"], r["normalised"]) == (0, 0, 1, pytest.approx(0.0))
+
+
+def test_split_carries_the_fit_threshold_to_the_judge_files() -> None:
+    # fit files: a window detected at 5, a false positive at 2 -> threshold 5; judge file: its window at 4
+    labs = [label_rows(100, [(40, 49)]) for _ in range(6)]
+    scores = [_scores(100, {40: 5.0, 20: 2.0}) for _ in range(5)] + [_scores(100, {40: 4.0})]
+    sp = split_report(scores, labs)
+    assert sp["fit"]["threshold"] == 5.0 and sp["fit"]["normalised"] == pytest.approx(100.0)
+    assert sp["judge_at_fit_threshold"]["tp"] == 0          # 4 < 5: missed at the carried threshold
+    assert sp["judge_own_threshold"]["normalised"] == pytest.approx(100.0)   # re-swept it would be found
