@@ -99,13 +99,16 @@ def kill(stack: Stack, name: str, start: Callable[[], None], down: float = 2.0) 
     start()
 
 
-def kill_for_good(name: str) -> Callable[[Stack], None]:
-    """kill -9 process ``name`` of the stack and start nothing in its place."""
-    def action(stack: Stack) -> None:
-        proc = stack.procs.pop(name)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    return action
+def kill_active_worker_for_good(stack: Stack) -> None:
+    """kill -9 the worker process that scored the latest batch (its EW_BATCH_LOG) and start nothing in its place."""
+    import json
+
+    with open(stack.settings.batch_log) as f:
+        pid = json.loads([line for line in f if line.strip()][-1])["pid"]
+    name = next(n for n, p in stack.procs.items() if p.pid == pid)
+    proc = stack.procs.pop(name)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def kill_worker(stack: Stack) -> None:
