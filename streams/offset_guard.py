@@ -44,9 +44,6 @@ class _Hole:
     """the first offset not delivered"""
     sought_at: float | None = None
     """monotonic time of the last seek back to it"""
-    seeks: int = 0
-    seen_beyond: int = 0
-    """records dropped above it"""
 
 
 @dataclass
@@ -91,7 +88,6 @@ class OffsetGuard:
         if hole is None or hole.at != expected:
             hole = self._holes[tp] = _Hole(at=expected)
             self.holes_found += 1
-        hole.seen_beyond += 1
         return Verdict.HOLE
 
     def expected(self, tp: Hashable) -> int | None:
@@ -103,7 +99,6 @@ class OffsetGuard:
         for tp, hole in self._holes.items():
             if hole.sought_at is None or now - hole.sought_at >= self.reseek_after:
                 hole.sought_at = now
-                hole.seeks += 1
                 due[tp] = hole.at
         return due
 

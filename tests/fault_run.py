@@ -90,11 +90,16 @@ def scored(batch_log: Path) -> tuple[set[str], dict[int, int]]:
     return ids, dict(per_pid)
 
 
-def kill(stack: Stack, name: str, start: Callable[[], None], down: float = 2.0) -> None:
-    """kill -9 process ``name`` of the stack, leave it down ``down`` seconds, ``start`` a new one."""
+def kill9(stack: Stack, name: str) -> None:
+    """kill -9 process ``name`` of the stack (its whole process group) and forget it."""
     proc = stack.procs.pop(name)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def kill(stack: Stack, name: str, start: Callable[[], None], down: float = 2.0) -> None:
+    """kill -9 process ``name`` of the stack, leave it down ``down`` seconds, ``start`` a new one."""
+    kill9(stack, name)
     time.sleep(down)
     start()
 
@@ -105,10 +110,7 @@ def kill_active_worker_for_good(stack: Stack) -> None:
 
     with open(stack.settings.batch_log) as f:
         pid = json.loads([line for line in f if line.strip()][-1])["pid"]
-    name = next(n for n, p in stack.procs.items() if p.pid == pid)
-    proc = stack.procs.pop(name)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill9(stack, next(n for n, p in stack.procs.items() if p.pid == pid))
 
 
 def kill_worker(stack: Stack) -> None:
