@@ -30,12 +30,17 @@ def user_token(stack, name: str, role: str, area: str) -> str:
 
 
 def listen(url: str, token: str, into: queue.Queue, stop: threading.Event) -> None:
-    """Read the SSE feed, putting each case message's data on ``into``; reconnect when the server ends it."""
+    """Read the SSE feed, putting each case message's data on ``into``; reconnect when the server ends it.
+
+    The read timeout outlasts the server's 15 s ping: with 5 s the client dropped a quiet connection and
+    reconnected without a Last-Event-ID (none seen yet), so a case made in between was never in its feed (one
+    fresh-clone run failed so)."""
     last = None
     while not stop.is_set():
         headers = {"Authorization": f"Bearer {token}"} | ({"Last-Event-ID": last} if last else {})
         try:
-            with httpx.stream("GET", f"{url}/cases/stream", headers=headers, timeout=5) as r:
+            with httpx.stream("GET", f"{url}/cases/stream", headers=headers,
+                              timeout=httpx.Timeout(5, read=30)) as r:
                 for line in r.iter_lines():
                     if stop.is_set():
                         return
