@@ -78,18 +78,37 @@ def worker() -> None:
         typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(2)
     if settings.metrics_port:
-        from prometheus_client import start_http_server
-        try:
-            start_http_server(settings.metrics_port, addr="127.0.0.1")
-        except OSError as exc:  # metrics are not worth the stream: run on, and Prometheus sees the target down
-            typer.echo(f"error: worker metrics not served: port {settings.metrics_port} on 127.0.0.1: {exc.strerror}; "
-                       "set EW_METRICS_PORT to a free port (0 = off)", err=True)
+        _serve_metrics(settings.metrics_port)
     pipeline = _user_errors(create_app, settings, bootstrap)  # a bad rule file: one line naming file and place
     worker = Worker(pipeline.app, loglevel=settings.log_level, quiet=True)
     # Faust's terminal spinner sets the root logger to DEBUG so that it can spin on every record:
     # every send then builds a debug record nobody reads (~15% of the worker's time). No spinner.
     worker.spinner = None
     worker.execute_from_commandline()
+
+
+def _serve_metrics(port: int, patience: float = 10.0) -> None:
+    """Serve the worker's /metrics on 127.0.0.1:``port``, trying again for ``patience`` seconds.
+
+    A restarted worker takes its old port back; a socket left from the last life (or an outgoing connection
+    holding the port for a moment) can keep it busy briefly. Metrics are not worth the stream: if the port
+    stays busy the worker runs on and Prometheus sees the target down.
+    """
+    import time
+
+    from prometheus_client import start_http_server
+
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            start_http_server(port, addr="127.0.0.1")
+            return
+        except OSError as exc:
+            if time.monotonic() >= deadline:
+                typer.echo(f"error: worker metrics not served: port {port} on 127.0.0.1: {exc.strerror}; "
+                           "set EW_METRICS_PORT to a free port (0 = off)", err=True)
+                return
+            time.sleep(0.5)
 
 
 @app.command()

@@ -138,5 +138,15 @@ class Stack:
             raise
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._exit.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        try:
+            if exc_type is not None and exc_type is not KeyboardInterrupt:
+                self.print_log_tails()
+        finally:
+            self._exit.close()
+
+    def print_log_tails(self, lines: int = 60) -> None:
+        """The end of every process log, so a failure in CI (where the workdir is gone) can be read."""
+        for path in sorted(self.workdir.glob("*.log")):
+            tail = path.read_bytes().decode(errors="replace").splitlines()[-lines:]
+            print(f"----- last {len(tail)} lines of {path.name} -----", *tail, sep="\n", file=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -26,8 +27,27 @@ class BrokerError(RuntimeError):
     """The embedded broker could not be started or reached."""
 
 
+def _ephemeral_ports() -> tuple[int, int]:
+    """The kernel's range for the local ports of outgoing connections (Linux; the IANA range elsewhere)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 49152, 65535
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    """A TCP port on 127.0.0.1 that nobody listens on right now, outside the ephemeral range.
+
+    Why outside: a port handed out by ``bind(0)`` is an ephemeral one, and when a process restarts on it
+    (a worker's metrics after kill -9) any outgoing connection made in between may hold it as its local
+    port, so the new listener cannot bind. Ports below the ephemeral range are never taken that way.
+    """
+    low, _ = _ephemeral_ports()
+    if low > 20000:
+        for port in random.sample(range(20000, low), 50):
+            if port_free(port):
+                return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

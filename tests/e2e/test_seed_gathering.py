@@ -52,7 +52,7 @@ def test_35_then_120_people_across_a_worker_restart_is_a_level_1_alert_within_5_
     today = datetime.now(CST).replace(hour=9, minute=0, second=0, microsecond=0)
     if today > datetime.now(CST):
         today -= timedelta(days=1)   # before 09:10 local: yesterday's morning, never a future report
-    settings = Settings(data_dir=tmp_path, batch_within=0.2, api_port=0, metrics_port=0, log_level="warn")
+    settings = Settings(data_dir=tmp_path, batch_within=0.2, api_port=0, metrics_port=0, log_level="info")
     with Stack(settings, tmp_path) as stack, stack.client() as api:
         def gathering_alerts() -> list[dict]:
             items = api.get("/alerts", params={"kind": "group_incident", "limit": 100}).json()["items"]
