@@ -85,6 +85,10 @@ class Settings(BaseSettings):
         default=None, description="append the event ids of every scored batch here (JSON lines): two runs that "
         "decided differently can be replayed offline batch by batch to find where (tests/fault_run.py)")
     dedup_per_enterprise: int = Field(default=256, ge=8, description="recent event ids kept per enterprise")
+    state_value_max_bytes: int = Field(
+        default=900_000, ge=10_000, le=1_000_000, description="the largest state-table value written to the "
+        "changelog (Faust's producer refuses records over 1,000,000 bytes, which would stop the worker); a larger "
+        "one is not written, logged and counted in earlywarn_state_writes_refused_total")
     score_feed_min_change: float = Field(
         default=0.005, ge=0, le=1, description="publish an enterprise's score on ew.risk-scores only when it moved "
         "by at least this much (or its level changed) since last published; 0 = every update")

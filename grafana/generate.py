@@ -114,7 +114,8 @@ def pipeline_health() -> dict:
             Panel("Engine errors, duplicates, dead letters refused", [
                 (f"rate(earlywarn_engine_errors_total{rate})", "engine errors"),
                 (f"rate(earlywarn_duplicate_events_total{rate})", "duplicates"),
-                (f"rate(earlywarn_dead_letters_unsent_total{rate})", "dead letters unsent")], unit="ops", width=8),
+                (f"rate(earlywarn_dead_letters_unsent_total{rate})", "dead letters unsent"),
+                (f"rate(earlywarn_state_writes_refused_total{rate})", "state values not saved")], unit="ops", width=8),
             Panel("Rule reloads and refusals", [
                 ("earlywarn_rule_reloads_total", "reloaded"),
                 ("earlywarn_rule_reload_failures_total", "refused")], width=8),

@@ -171,6 +171,11 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                       msg.offset, reason[:300])
             await send_letter(key, dead_letter(reason, msg.topic, msg.partition, msg.offset, payload))
         tracked += sum(":" not in key and key not in states for key in result.writes)
+        for key, size in area_state.too_large(result.writes, settings.state_value_max_bytes).items():
+            metrics.STATE_WRITES_REFUSED.inc()
+            log.error("state value %s not written: %d bytes of JSON, over EW_STATE_VALUE_MAX_BYTES=%d (kept in "
+                      "memory; lost on restart)", key[:80], size, settings.state_value_max_bytes)
+            del result.writes[key]
         area_state.apply(states, result.writes)
         metrics.ENTERPRISES.set(tracked)
         for update in result.feed:

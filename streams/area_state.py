@@ -15,6 +15,7 @@ The table is partitioned by key like any other; one worker holds all of it
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, MutableMapping
 from typing import Any, Protocol
 
@@ -41,6 +42,22 @@ def apply(table: MutableMapping[str, Any], writes: Mapping[str, Any]) -> None:
             table.pop(key, None)
         else:
             table[key] = value
+
+
+def too_large(writes: Mapping[str, Any], limit: int) -> dict[str, int]:
+    """Keys whose value's JSON is over ``limit`` bytes, with its size.
+
+    Why: a changelog record over the producer's request limit fails in Faust's producer buffer, which stops
+    the worker, and a restart replays the same batch into the same failure. Such a value is a bug or an
+    unbounded key; refusing that one write keeps the stream (and every other key's durability) going.
+    """
+    out = {}
+    for key, value in writes.items():
+        if value is not None:
+            size = len(json.dumps(value))
+            if size > limit:
+                out[key] = size
+    return out
 
 
 def save(table: MutableMapping[str, Any], parts: Parts) -> int:

@@ -30,6 +30,9 @@ RULE_RELOAD_FAILURES = Counter("earlywarn_rule_reload_failures_total",
 OFFSET_HOLES = Counter("earlywarn_offset_holes_total",
                        "Records missing from what Faust delivered: records dropped above a hole, seeks back to it, "
                        "offsets the broker no longer held (streams/offset_guard.py)", ["event"])
+STATE_WRITES_REFUSED = Counter("earlywarn_state_writes_refused_total",
+                               "State-table values not written because their JSON exceeded EW_STATE_VALUE_MAX_BYTES "
+                               "(the producer would refuse the changelog record and take the worker down)")
 HELD = Gauge("earlywarn_events_held", "Events held for event-time order while a partition catches up")
 RELEASED_EARLY = Counter("earlywarn_events_released_early_total",
                          "Held events released by a bound (EW_ALIGN_MAX_WAIT / EW_ALIGN_MAX_HELD), perhaps out of order")

@@ -11,7 +11,6 @@ broker (tests/streams/test_restart_equivalence.py).
 """
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,17 +19,13 @@ from detectors.engine import DecodedEvent, WageArrearsEngine
 from detectors.enterprise import EnterpriseState
 from detectors.features import IndustryContext
 from streams import area_state
+from streams.alert_outbox import AlertOutbox
 from streams.area_tension import AreaTensionTracker
 from streams.complaint_surge import ComplaintSurgeTracker
 from streams.credit_book import CreditBook
 from streams.group_incidents import GroupIncidentWatch
 from streams.poison import Failure, non_finite, score_batch
 from streams.score_feed import material
-
-OUTBOX_KEY = "outbox:alerts"
-OUTBOX_BATCHES = 20
-"""the alerts of the last batches, kept in the state table and resent after a restart (an outbox)"""
-
 
 @dataclass
 class BatchResult:
@@ -63,7 +58,8 @@ class WorkerCore:
             {"tension": self.groups.tension} if self.groups.tension is not None else {})
         """parts written before the enterprise states: their state follows from the engine's alerts, which a
         replay raises again only while the enterprise states of the batch are not written"""
-        self.outbox: deque[list[dict[str, Any]]] = deque(maxlen=OUTBOX_BATCHES)
+        self.outbox = AlertOutbox()
+        """the alerts of the last batches, kept in the state table and resent after a restart"""
         self.min_change = score_feed_min_change
 
     def restore(self, items: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -71,9 +67,7 @@ class WorkerCore:
         state may have landed without them: the sink upserts)."""
         area_state.restore(items, {**self.first_parts, **self.parts})
         self.engine.context = IndustryContext.rebuilt(v for k, v in items.items() if ":" not in str(k) and v)
-        for batch in items.get(OUTBOX_KEY) or []:
-            self.outbox.append(batch)
-        return [a for batch in self.outbox for a in batch]
+        return self.outbox.restore(items)
 
     def score(self, events: list[DecodedEvent], table: Mapping[str, Any]) -> BatchResult:
         """One micro-batch of events in event-time order against the states in ``table``."""
@@ -98,8 +92,7 @@ class WorkerCore:
             else:
                 result.broken.append((alert, where))
         if result.alerts:
-            self.outbox.append(result.alerts)
-            result.writes[OUTBOX_KEY] = list(self.outbox)
+            result.writes.update(self.outbox.add(result.alerts))
         result.writes.update(area_state.changes(self.first_parts))
         for enterprise_id, state in out.touched.items():
             result.writes[enterprise_id] = state.to_dict()

@@ -110,3 +110,11 @@ def test_the_surge_tracker_is_one_value_written_only_when_a_batch_changed_it():
     assert surges.changes() == {}
     surges.process(reports("g1", 11, [30, 40]))  # no complaint in it: nothing of the tracker changes
     assert surges.changes() == {}
+
+
+def test_values_too_large_for_the_changelog_are_named_with_their_size():
+    from streams.area_state import too_large
+
+    writes = {"small": {"a": 1}, "gone": None, "big": {"seen": ["x" * 100] * 100}}
+    assert too_large(writes, 5_000) == {"big": len(json.dumps(writes["big"]))}
+    assert too_large(writes, 20_000) == {}
