@@ -75,7 +75,9 @@ class AreaTensionTracker:
         self.voices: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         """day → grid → wage complaints and petitions"""
         self.collective: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        self.seen: dict[int, set[str]] = defaultdict(set)
+        self.seen: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        """day → community → the event ids counted (a redelivery counts once); "" holds the ids of a
+        state written before the days were kept per community"""
         self.risk: dict[str, list[Change]] = {}
         """enterprise → its level changes, oldest first; the last one before a day's end is its level then"""
         self.grids: dict[str, int] = {}
@@ -90,7 +92,9 @@ class AreaTensionTracker:
         """the latest day taken"""
         self._latest = float("-inf")
         """the latest event time taken: when an alert without ``changed_at`` counts from"""
-        self._days_changed: set[int] = set()
+        self._days_changed: set[tuple[int, str]] = set()
+        """(day, community) whose counts changed"""
+        self._days_gone: set[tuple[int, str]] = set()
         self._grids_changed: set[str] = set()
         self._risk_changed: set[str] = set()
         self._unsettled: set[str] = set()
@@ -155,10 +159,12 @@ class AreaTensionTracker:
             if isinstance(item, int):
                 continue
             _, event_id, area, wage, collective = item
-            if event_id in self.seen.get(day, ()):
+            community = area[:COMMUNITY]
+            seen = self.seen[day]
+            if event_id in seen[community] or event_id in seen.get("", ()):
                 continue
-            self.seen[day].add(event_id)
-            self._days_changed.add(day)
+            seen[community].add(event_id)
+            self._days_changed.add((day, community))
             if self.grids.get(area, day + 1) > day:
                 self.grids[area] = day
                 self._grids_changed.add(area[:COMMUNITY])
@@ -205,11 +211,13 @@ class AreaTensionTracker:
     def changes(self) -> dict[str, Any]:
         """What changed since the last call, as JSON by table key (None deletes), in the order to write it.
 
-        Keys: ``grids:<community>`` (its grids and the day each was first heard from), ``day:<day>`` (the day's
-        counts and the event ids counted, for redeliveries), ``meta`` (days closed, open episodes),
-        ``risk:<enterprise>`` (its level changes). A live batch writes the day in progress, the enterprises the
-        engine alerted, and ``meta`` when a day closed; a catch-up batch at most the 63 days kept, besides the
-        communities first heard from and the enterprises alerted.
+        Keys: ``grids:<community>`` (its grids and the day each was first heard from), ``day:<day>:<community>``
+        (the community's counts that day and the event ids counted, for redeliveries), ``meta`` (days closed, open
+        episodes), ``risk:<enterprise>`` (its level changes). A live batch writes the communities it heard from
+        on the day in progress, the enterprises the engine alerted, and ``meta`` when a day closed; a catch-up
+        batch at most the 63 days kept, besides the communities first heard from and the enterprises alerted.
+        Why a key per community and day: one key per day held every id the district counted that day, rewritten
+        whole by every batch, and grew past what a changelog record may hold on a busy day.
 
         The order makes any prefix that a kill -9 leaves safe to replay from: what forgets (days past, level
         changes no open day reads) comes after ``meta``, so a day not marked closed is closed again over what
@@ -226,39 +234,43 @@ class AreaTensionTracker:
                     by_comm[g[:COMMUNITY]][g] = d
             for comm in sorted(by_comm):
                 out[f"grids:{comm}"] = by_comm[comm]
-        gone = []
-        for day in sorted(self._days_changed):
-            if day in self.seen:
-                out[f"day:{day}"] = {"seen": sorted(self.seen[day]), "voices": dict(self.voices.get(day, {})),
-                                     "collective": dict(self.collective.get(day, {}))}
-            else:
-                gone.append(day)
+        for day, community in sorted(self._days_changed - self._days_gone):
+            voices = self.voices.get(day, {})
+            out[f"day:{day}:{community}"] = {
+                "seen": sorted(self.seen[day][community]),
+                "voices": {g: n for g, n in voices.items() if g[:COMMUNITY] == community},
+                "collective": {community: self.collective[day][community]}
+                if community in self.collective.get(day, {}) else {}}
         if self._meta_changed:
             out["meta"] = {"closed_through": self.closed_through, "first_day": self.first_day,
                            "episodes": {c: list(v) for c, v in self.episodes.items()}}
-        for day in gone:
-            out[f"day:{day}"] = None
+        for day, community in sorted(self._days_gone):
+            out[f"day:{day}:{community}" if community else f"day:{day}"] = None
         for ent in sorted(self._risk_changed):
             out[f"risk:{ent}"] = [list(c) for c in self.risk[ent]] if ent in self.risk else None
         self._grids_changed.clear()
         self._days_changed.clear()
+        self._days_gone.clear()
         self._risk_changed.clear()
         self._meta_changed = False
         return out
 
     def restore(self, items: dict[str, Any]) -> None:
         """Rebuild from what :meth:`changes` wrote."""
+        days = sorted(((k, v) for k, v in items.items() if k.startswith("day:") and v is not None),
+                      key=lambda kv: kv[0].count(":"))   # a whole day of an earlier version before its communities
+        for key, v in days:
+            parts = key.split(":")
+            day, community = int(parts[1]), (parts[2] if len(parts) > 2 else "")
+            self.seen[day][community] = set(v["seen"])
+            self.voices[day].update({str(g): int(n) for g, n in v["voices"].items()})
+            self.collective[day].update({str(c): int(n) for c, n in v["collective"].items()})
         for key, v in items.items():
             if v is None:
                 continue
             kind, _, name = key.partition(":")
             if kind == "grids":
                 self.grids.update({str(g): int(d) for g, d in v.items()})
-            elif kind == "day":
-                day = int(name)
-                self.seen[day] = set(v["seen"])
-                self.voices[day].update({str(g): int(n) for g, n in v["voices"].items()})
-                self.collective[day].update({str(c): int(n) for c, n in v["collective"].items()})
             elif kind == "risk":
                 self.risk[name] = [(float(t), int(r), int(n), str(a)) for t, r, n, a in v]
                 self._unsettled.add(name)
@@ -318,8 +330,7 @@ class AreaTensionTracker:
         for old in {d for d in [*self.voices, *self.collective, *self.seen] if d < day - HISTORY_DAYS - WINDOW_DAYS}:
             self.voices.pop(old, None)
             self.collective.pop(old, None)
-            self.seen.pop(old, None)
-            self._days_changed.add(old)
+            self._days_gone.update((old, community) for community in self.seen.pop(old, {}))
         feats = self.features(day)
         if not feats:
             return []

@@ -212,3 +212,38 @@ def test_a_kill_anywhere_in_a_catch_up_batchs_writes_changes_nothing():
             closed = "meta" in dict(writes[k][:cut])     # then the outbox sends the batch's alerts again
             assert got == ([] if closed else raised[k]) + raised[k + 1], where
             assert again == ([] if closed else rows[k]) + rows[k + 1], f"{where}: each day's features alike"
+
+
+def test_a_busy_day_is_kept_per_community_and_a_live_batch_writes_only_the_communities_it_heard_from():
+    """One key per day held every id the district counted that day, rewritten by every batch: 10,000
+    complaints a day made it larger than a changelog record may be."""
+    tracker = AreaTensionTracker(weights=WEIGHTS, levels=LEVELS)
+    communities = [f"3301100010{c:02d}" for c in range(40)]
+    busy = [ev for c in communities for ev in voices(3, 250, f"{c}001")]
+    tracker.process(busy)
+    first = tracker.changes()
+    days = {k: v for k, v in first.items() if k.startswith("day:")}
+    assert len(days) == 40 and sum(len(v["seen"]) for v in days.values()) == 10_000
+    assert max(len(json.dumps(v)) for v in first.values() if v) < 20_000
+    tracker.process(voices(3, 3, f"{communities[7]}002"))
+    assert [k for k in tracker.changes() if k.startswith("day:")] == [f"day:{T0_DAY + 3}:{communities[7]}"]
+
+
+T0_DAY = AreaTensionTracker().day_of(T0 + 9 * 3600)   # the local day of test day 0
+
+
+def test_a_state_written_with_one_key_per_day_is_read_and_its_ids_still_count_once():
+    old = AreaTensionTracker(weights=WEIGHTS, levels=LEVELS)
+    day = voices(3, 5, f"{TENSE}001") + voices(3, 2, f"{CALM}002")
+    old.process(day)
+    whole = {"seen": sorted(e.event_id for e in day), "voices": {f"{TENSE}001": 5, f"{CALM}002": 2},
+             "collective": {}}
+    table = {f"day:{T0_DAY + 3}": whole, **{k: v for k, v in old.changes().items() if not k.startswith("day:")}}
+    new = AreaTensionTracker(weights=WEIGHTS, levels=LEVELS)
+    new.restore(table)
+    new.process(day + voices(3, 1, f"{TENSE}009"))          # a redelivery, and one new complaint
+    assert dict(new.voices[T0_DAY + 3]) == {f"{TENSE}001": 5, f"{CALM}002": 2, f"{TENSE}009": 1}
+    new.changes()
+    new.process(voices(3 + 66, 1, f"{CALM}001"))              # 66 days on: the old day is forgotten
+    gone = {k for k, v in new.changes().items() if v is None}
+    assert {f"day:{T0_DAY + 3}", f"day:{T0_DAY + 3}:{TENSE}"} <= gone
