@@ -84,7 +84,8 @@ def check(result, clean, backtest_ids: set[str], valid_ids: set[str]) -> None:
     wage = {k for k, v in result.alerts.items() if v[0] == "wage_arrears"}
     summary = (f"fault run: {len(result.alerts)} alerts; lost {len(lost)}, new {len(extra)}, other status "
                f"{len(moved)} of the clean run's {len(clean.alerts)}; wage ids not backtest's: "
-               f"{len(wage ^ backtest_ids)}; valid events never scored: {len(unscored)} {sorted(unscored)[:5]}")
+               f"{len(wage ^ backtest_ids)}; valid events never scored: {len(unscored)} {sorted(unscored)[:5]}; "
+               f"lost {sorted(clean.alerts[k][:2] for k in lost)[:8]}, new {sorted(result.alerts[k][:2] for k in extra)[:8]}")
     print(summary)
     assert {"wage_arrears", "complaint_surge", "group_incident"} <= {v[0] for v in result.alerts.values()}, summary
     assert not unscored, summary
