@@ -34,7 +34,7 @@ RULES_VERSION = "group-growth-1"
 RED_AT = 0.8
 """escalation probability from which the alert is red rather than yellow"""
 RISK_KEY = "~enterprise-risk"
-"""the table key (under the part's prefix) of the enterprises' wage-arrears levels; no gathering id starts with ~"""
+"""where earlier versions kept every enterprise's level in one value of the gathering part (read, then deleted)"""
 HANDLE_WITHIN = timedelta(hours=1)
 """a gathering is handled on the spot, not within days"""
 
@@ -42,6 +42,43 @@ HANDLE_WITHIN = timedelta(hours=1)
 def _people(headcount: object) -> int:
     """The contract's bound, held here too: the backtest feeds events the contract never saw (issue #19)."""
     return min(max(int(headcount), 0), MAX_PEOPLE)
+
+
+@dataclass
+class EnterpriseLevels:
+    """Enterprise id → its open wage-arrears level rank (2 yellow, 3 red), from the engine's alerts.
+
+    Its own part of the worker's table, a key per enterprise, written *before* the enterprise states. Why:
+    these levels follow from alerts the engine raises only while the enterprise's state is not yet written;
+    kept after the states (as one value of the gathering part, until 2026-12-03), a kill -9 between the two
+    left a level the replay never raised again, and a later gathering at that enterprise was judged without it.
+    """
+    ranks: dict[str, int] = field(default_factory=dict)
+    _changed: set[str] = field(default_factory=set)
+
+    def note(self, alerts: list[dict[str, Any]]) -> None:
+        for a in alerts:
+            if a.get("kind") != "wage_arrears" or a.get("list", "inspect_now") != "inspect_now":
+                continue
+            ent, rank = str(a["subject_id"]), int(a.get("level_rank") or 0)
+            if rank >= 2:
+                self.ranks[ent] = rank
+            else:
+                self.ranks.pop(ent, None)
+            self._changed.add(ent)
+
+    def changes(self) -> dict[str, Any]:
+        out = {ent: self.ranks.get(ent) for ent in sorted(self._changed)}
+        self._changed.clear()
+        return out
+
+    def restore(self, items: dict[str, Any]) -> None:
+        self.ranks.update({str(k): int(r) for k, r in items.items() if r is not None})
+
+    def take_legacy(self, ranks: dict[str, Any]) -> None:
+        """Levels an earlier version kept in one value: taken up, and written again under their own keys."""
+        self.ranks.update({str(k): int(r) for k, r in ranks.items()})
+        self._changed.update(map(str, ranks))
 
 
 @dataclass
@@ -53,28 +90,25 @@ class GroupIncidentWatch:
     tension: AreaTensionTracker | None = None
     """days-ahead tension per community (``area_tension`` alerts, from :meth:`close_days`); None raises gathering
     alerts only. Its state is its own part of the worker's table (``tension:``), not in :meth:`changes`"""
+    levels: EnterpriseLevels = field(default_factory=EnterpriseLevels)
+    """the enterprises' wage-arrears levels: a part of the worker's table of their own (``levels:``)"""
     tracker: GatheringTracker = field(init=False)
 
     def __post_init__(self) -> None:
         self.tracker = GatheringTracker(threshold=self.threshold, large=self.large)
         self._changed: set[str] = set()
-        self.enterprise_risk: dict[str, int] = {}
-        """enterprise id → its open wage-arrears level rank (2 yellow, 3 red), from the engine's alerts"""
-        self._risk_changed = False
+        self._legacy_risk = False
+        """a state of an earlier version held the levels under RISK_KEY: delete it on the next write"""
+
+    @property
+    def enterprise_risk(self) -> dict[str, int]:
+        return self.levels.ranks
 
     def note_alerts(self, alerts: list[dict[str, Any]]) -> None:
         """Take the wage-arrears engine's alerts: which enterprises are at yellow or red now (closed ones leave)."""
         if self.tension is not None:
             self.tension.note_alerts(alerts)
-        for a in alerts:
-            if a.get("kind") != "wage_arrears" or a.get("list", "inspect_now") != "inspect_now":
-                continue
-            ent, rank = str(a["subject_id"]), int(a.get("level_rank") or 0)
-            if rank >= 2:
-                self.enterprise_risk[ent] = rank
-            else:
-                self.enterprise_risk.pop(ent, None)
-            self._risk_changed = True
+        self.levels.note(alerts)
 
     def close_days(self) -> list[dict[str, Any]]:
         """``area_tension`` alerts for the communities whose tension reached a level on a day the batch closed.
@@ -90,15 +124,16 @@ class GroupIncidentWatch:
         out: dict[str, Any] = {gid: {"counts": self.tracker.counts[gid], "alerted": gid in self.tracker.alerted}
                                for gid in self._changed}
         self._changed.clear()
-        if self._risk_changed:
-            out[RISK_KEY] = dict(self.enterprise_risk)
-            self._risk_changed = False
+        if self._legacy_risk:
+            out[RISK_KEY] = None
+            self._legacy_risk = False
         return out
 
     def restore(self, items: dict[str, Any]) -> None:
         for gid, v in items.items():
             if gid == RISK_KEY:
-                self.enterprise_risk = {str(k): int(r) for k, r in (v or {}).items()}
+                self.levels.take_legacy(v or {})
+                self._legacy_risk = True
                 continue
             if v is None:
                 continue

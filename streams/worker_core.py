@@ -54,8 +54,8 @@ class WorkerCore:
         self.groups = groups or GroupIncidentWatch(self.surges, tension=AreaTensionTracker())
         self.credits = CreditBook()
         self.parts = {"surge": self.surges, "gathering": self.groups, "credit": self.credits}
-        self.first_parts: dict[str, area_state.Persistent] = (
-            {"tension": self.groups.tension} if self.groups.tension is not None else {})
+        self.first_parts: dict[str, area_state.Persistent] = {
+            "levels": self.groups.levels, **({"tension": self.groups.tension} if self.groups.tension is not None else {})}
         """parts written before the enterprise states: their state follows from the engine's alerts, which a
         replay raises again only while the enterprise states of the batch are not written"""
         self.outbox = AlertOutbox()

@@ -116,8 +116,20 @@ def test_a_wage_gathering_at_an_enterprise_at_red_risk_weighs_more_than_a_market
 
 def test_the_enterprise_levels_survive_a_restart():
     watch = GroupIncidentWatch()
-    watch.note_alerts([_wage_alert(ENT, 2)])
+    watch.note_alerts([_wage_alert(ENT, 2), _wage_alert("91330110MA0000002Y", 3)])
+    watch.note_alerts([_wage_alert("91330110MA0000002Y", 0)])
+    written = watch.levels.changes()
+    assert written == {ENT: 2, "91330110MA0000002Y": None}, "a key per enterprise; one back to green is deleted"
+    assert watch.changes() == {}, "not in the gathering part, which is written after the enterprise states"
     back = GroupIncidentWatch()
-    back.restore(watch.changes())
+    back.levels.restore({k: v for k, v in written.items() if v is not None})
     assert back.enterprise_risk == {ENT: 2}
-    assert watch.changes() == {}, "nothing changed since"
+    assert watch.levels.changes() == {}, "nothing changed since"
+
+
+def test_levels_kept_in_one_value_by_an_earlier_version_move_to_their_own_keys():
+    back = GroupIncidentWatch()
+    back.restore({"~enterprise-risk": {ENT: 3}, "g-1": {"counts": [[0.0, 30]], "alerted": False}})
+    assert back.enterprise_risk == {ENT: 3}
+    assert back.levels.changes() == {ENT: 3}
+    assert back.changes()["~enterprise-risk"] is None

@@ -247,3 +247,24 @@ def test_an_event_handed_twice_in_one_batch_counts_once(events):
     assert once.engine.context == twice.engine.context
     assert json.dumps(a.writes, sort_keys=True) == json.dumps(b.writes, sort_keys=True)  # NaN == NaN here
     assert a.alerts == b.alerts
+
+
+def test_the_levels_a_gathering_reads_are_written_before_the_enterprise_states(events):
+    """An enterprise's wage-arrears level follows from an alert the engine raises only while its state is not
+    written, so a kill -9 leaving its state but not its level would judge a later gathering there without it.
+    Every prefix of a batch's writes that holds an enterprise's state holds its level."""
+    core, table, seen = fresh_core(load_rules(DEFAULT_RULES)), {}, 0
+    for i in range(0, len(events), LIVE):
+        result = core.score(events[i:i + LIVE], table)
+        keys = list(result.writes)
+        levels = [n for n, key in enumerate(keys) if key.startswith("levels:")]
+        if levels:
+            seen += 1
+            first_state = min(n for n, key in enumerate(keys) if ":" not in key)
+            assert max(levels) < first_state, keys
+            assert all(key[len("levels:"):] in result.writes for key in keys if key.startswith("levels:")
+                       if result.writes[key] is not None)
+        table.update(result.writes)
+        if seen >= 5:
+            break
+    assert seen >= 5
