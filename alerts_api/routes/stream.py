@@ -2,7 +2,8 @@
 
 Each event's ``id`` is its ``case_events`` row id; a client that reconnects
 with ``Last-Event-ID`` gets exactly the events it missed (EventSource does this
-by itself). Without it the feed starts at the newest event. The feed polls the
+by itself). Without it the feed starts at the newest event, and says so at once
+with an id-only message, so even a client that saw nothing resumes from there. The feed polls the
 store (``EW_STREAM_POLL_SECONDS``), so it sees changes made by any process: the
 sink, the deadline job, other API workers. A connection ends after
 ``EW_STREAM_MAX_SECONDS``, or at once when the caller's token is revoked; each
@@ -89,8 +90,19 @@ def _poll(request: Request, caller: Caller, cursor: Cursor) -> list[ServerSentEv
         return [_message(e, c, caller) for e, c in rows]
 
 
+def _position(cursor: Cursor) -> ServerSentEvent:
+    """An id-only message: no event fires, but the client's Last-Event-ID becomes the feed's position.
+
+    Why: a connection ends every ``EW_STREAM_MAX_SECONDS`` (or drops); a client that saw no case event on it
+    would reconnect without Last-Event-ID and start at the newest event, missing whatever happened while it
+    was away. Sent at the start and whenever the feed moved past events that were not the caller's."""
+    return ServerSentEvent(id=str(cursor.position), comment="position")
+
+
 async def _feed(request: Request, caller: Caller, cursor: Cursor) -> AsyncIterator[ServerSentEvent]:
     every, until = request.app.state.stream_poll_seconds, time.monotonic() + request.app.state.stream_max_seconds
+    told = cursor.position
+    yield _position(cursor)
     while time.monotonic() < until:
         was = cursor.position
         messages = await asyncio.to_thread(_poll, request, caller, cursor)
@@ -98,6 +110,11 @@ async def _feed(request: Request, caller: Caller, cursor: Cursor) -> AsyncIterat
             return
         for message in messages:
             yield message
+        if messages:
+            told = int(messages[-1].id)
+        if cursor.position != told:   # moved past other areas' events: resume from here, not from before them
+            told = cursor.position
+            yield _position(cursor)
         if cursor.position == was:   # caught up (a backlog of other areas' events is read on without a pause)
             await asyncio.sleep(every)
 

@@ -65,6 +65,8 @@ class Feed:
         assert self.response.status_code == 200, self.response.read()
         assert self.response.headers["content-type"].startswith("text/event-stream")
         self.messages: queue.Queue = queue.Queue()
+        self.position: int | None = None
+        """the last id the server sent (with or without an event), as EventSource keeps it for Last-Event-ID"""
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -75,8 +77,11 @@ class Feed:
                     event_id = int(line[3:].strip())
                 elif line.startswith("data:"):
                     data.append(line[5:].strip())
-                elif line == "" and data:
-                    self.messages.put((event_id, json.loads("\n".join(data))))
+                elif line == "":
+                    if event_id is not None:
+                        self.position = event_id
+                    if data:
+                        self.messages.put((event_id, json.loads("\n".join(data))))
                     event_id, data = None, []
         except httpx.HTTPError:
             pass
@@ -173,6 +178,35 @@ def test_the_feed_is_scoped_and_resumes_exactly_with_last_event_id(live, session
     assert [m["state"] for _, m in resumed] == ["acknowledged", "acknowledged"]
     for feed in (inspector, other, engineer, again):
         feed.close()
+
+
+def test_a_client_that_saw_no_event_resumes_from_where_its_feed_stood(live, sessions):
+    """A feed ends every EW_STREAM_MAX_SECONDS or drops; EventSource reconnects with the last id it was sent.
+    With no case event of its own on the connection it used to have none, started again at the newest event,
+    and missed what happened while it was away."""
+    url, d, app, clock = live
+    feed = Feed(url, d.tokens["officer-a"])
+
+    def stands_at(want: int) -> None:
+        deadline = time.monotonic() + WAIT
+        while feed.position != want:
+            assert time.monotonic() < deadline, f"feed position {feed.position}, want {want}"
+            time.sleep(0.02)
+
+    stands_at(events_in(sessions, 0, "")[-1])   # at once: the newest event
+    with httpx.Client(base_url=url, timeout=WAIT) as api:   # street B only: not this officer's
+        api.post(f"/cases/{d.cases['wa-b']}/transitions", json={"action": "dispatch"},
+                 headers=auth(d.tokens["officer-b"])).raise_for_status()
+    stands_at(events_in(sessions, 0, "")[-1])   # moved past it
+    assert feed.quiet(0.3) == []
+    feed.close()
+    with httpx.Client(base_url=url, timeout=WAIT) as api:   # while away: a step in street A
+        api.post(f"/cases/{d.cases['wa-a']}/transitions", json={"action": "dispatch"},
+                 headers=auth(d.tokens["insp-a"])).raise_for_status()
+    again = Feed(url, d.tokens["officer-a"], last_event_id=feed.position)
+    missed = events_in(sessions, feed.position, STREET_A)
+    assert len(missed) == 1 and [i for i, _ in again.take(1)] == missed
+    again.close()
 
 
 def test_a_revoked_token_ends_its_feed_and_bad_resume_ids_are_refused(live, sessions):
