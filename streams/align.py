@@ -101,10 +101,6 @@ class Aligner:
         head = self._heap[0]
         return head.t >= min(self._last_t.values(), default=math.inf) and self.clock() - head.since >= self.idle
 
-    def oldest_since(self) -> float | None:
-        """When the oldest held event (the next to go) began waiting, by ``clock``; None when nothing is held."""
-        return self._heap[0].since if self._heap else None
-
     def release(self, behind: Iterable[Hashable]) -> list[Held]:
         """The held events that no partition in ``behind`` can still precede, oldest first.
 

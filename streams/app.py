@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -49,14 +49,6 @@ class Pipeline:
     app: faust.App
     engine: WageArrearsEngine
     rules: RuleWatcher
-
-
-@dataclass
-class ListedEnds:
-    """The broker's answer on where each source partition ends, and when it was asked (the aligner's clock)."""
-    ends: dict[Any, int | None] = field(default_factory=dict)
-    at: float = float("-inf")
-    asking: asyncio.Future | None = None
 
 
 def faust_settings(settings: Settings, broker: str) -> dict:
@@ -93,7 +85,6 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     guard = OffsetGuard()
     faust_gap: list[Any] = []  # Faust's own _add_gap, kept for holes the broker confirms (see take_gaps)
     lock = asyncio.Lock()
-    listed_ends = ListedEnds()
     restored = False
     tracked = 0  # enterprises in the table, for the gauge
     last_event: dict[str, float] = {}  # latest event time per source topic
@@ -147,43 +138,22 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         return read if read is not None else (app.consumer._committed_offset.get(tp) or 0)
 
     async def behind_on_broker(known: list[Any]) -> list[Any]:
-        """Source partitions not in ``known`` with records on the broker that this worker has not read.
+        """Source partitions not in ``known`` with records on the broker now that this worker has not read.
 
         ``behind`` reads the fetcher's high-water marks, which are as of its last fetch of each partition; on
         a loaded machine, or while Faust has paused a partition because its buffer is full, that can be
         seconds old, and an event released on the ``idle`` rule overtook hotline complaints 36 simulated days
-        older (issue #19). One ListOffsets request (the consumer's own, not the recovery's fetch) settles it,
-        if it was asked after the oldest held event began waiting.
-
-        Why the request runs beside the agent, not awaited by it: it goes through the consumer's thread,
-        queued behind a fetch that may wait up to its long-poll time, and awaited on every release it took
-        more wall time than all the scoring (19 s against 6 s on the throughput bench, which halved the
-        worker's rate). Until an answer new enough is in, every partition not known counts as behind; the
-        answer releases what it allows as soon as it comes.
+        older (issue #19). One ListOffsets request (the consumer's own, not the recovery's fetch) settles it.
         """
         tps = [tp for tp in app.consumer.assignment() if tp.topic in SOURCE_TOPICS and tp not in known]
         if not tps:
             return []
-        since = aligner.oldest_since()
-        if since is not None and listed_ends.at >= since:
-            return [tp for tp in tps if unread_on_broker(listed_ends.ends.get(tp), next_read(tp))]
-        if listed_ends.asking is None or listed_ends.asking.done():
-            listed_ends.asking = asyncio.ensure_future(list_ends())
-        return tps
-
-    async def list_ends() -> None:
-        """Ask the broker for every source partition's end; then release what the answer allows."""
-        asked = aligner.clock()
-        tps = [tp for tp in app.consumer.assignment() if tp.topic in SOURCE_TOPICS]
         try:
-            ends = await app.consumer._thread.highwaters(*tps)
+            listed = await app.consumer._thread.highwaters(*tps)
         except Exception:  # the broker is away: nothing new can come from it meanwhile either
             log.warning("partition ends not listed; trusting the fetcher's high-water marks", exc_info=True)
-            ends = {}
-        listed_ends.ends, listed_ends.at = ends, asked
-        if restored:
-            async with lock:
-                await release()
+            return []
+        return [tp for tp in tps if unread_on_broker(listed.get(tp), next_read(tp))]
 
     async def score(ready: list[Held]) -> None:
         """Score events released in event-time order, write their state, send what they raise, then ack."""
