@@ -234,11 +234,17 @@ class AreaTensionTracker:
                     by_comm[g[:COMMUNITY]][g] = d
             for comm in sorted(by_comm):
                 out[f"grids:{comm}"] = by_comm[comm]
+        voices_by_day: dict[int, dict[str, dict[str, int]]] = {}
+        """day → community → its grids' counts, grouped once per day (not scanned again for each community)"""
         for day, community in sorted(self._days_changed - self._days_gone):
-            voices = self.voices.get(day, {})
+            if day not in voices_by_day:
+                grouped: dict[str, dict[str, int]] = defaultdict(dict)
+                for g, n in self.voices.get(day, {}).items():
+                    grouped[g[:COMMUNITY]][g] = n
+                voices_by_day[day] = grouped
             out[f"day:{day}:{community}"] = {
                 "seen": sorted(self.seen[day][community]),
-                "voices": {g: n for g, n in voices.items() if g[:COMMUNITY] == community},
+                "voices": dict(voices_by_day[day].get(community, {})),
                 "collective": {community: self.collective[day][community]}
                 if community in self.collective.get(day, {}) else {}}
         if self._meta_changed:
