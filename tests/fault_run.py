@@ -43,6 +43,9 @@ class RunResult:
     """ids of the events the worker scored, over all its lives (its EW_BATCH_LOG)"""
     scored_by: dict[int, int] = field(default_factory=dict)
     """events scored per worker process id"""
+    forced: list[str] = field(default_factory=list)
+    """worker log lines that say order was given up: held events released by a bound (streams/align.py), so a
+    run that decided otherwise than the clean one says whether the aligner's bounds were why"""
 
 
 def dead_letters(bootstrap: str) -> dict[str, dict]:
@@ -187,4 +190,14 @@ def run(lines: list[str], workdir: Path, speed: float, faults: list[Fault] = (),
         result.alerts = last or {}
         result.letters = dead_letters(stack.bootstrap)
         result.scored, result.scored_by = scored(settings.batch_log)
+        result.forced = forced_releases(workdir)
     return result
+
+
+def forced_releases(workdir: Path) -> list[str]:
+    """The workers' log lines reporting events released before a lagging partition caught up."""
+    lines = []
+    for path in sorted(workdir.glob("worker*.log")):
+        with open(path, errors="replace") as f:
+            lines += [line.strip()[-160:] for line in f if "released by a bound" in line]
+    return lines
