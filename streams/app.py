@@ -32,7 +32,7 @@ from earlywarn.settings import Settings
 from rules.loader import RuleWatcher
 from streams import area_state, metrics
 from streams.align import Aligner, Held
-from streams.changelog_end import EndLister, patch_faust_recovery, unread_on_broker
+from streams.changelog_end import patch_faust_recovery, unread_on_broker
 from streams.deadletter import DeadLetter, dead_letter, letter_key
 from streams.decode import decode_many
 from streams.in_order_acks import InOrderAcks
@@ -76,7 +76,6 @@ def faust_settings(settings: Settings, broker: str) -> dict:
 def create_app(settings: Settings, broker: str) -> Pipeline:
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     patch_faust_recovery(broker, settings.kafka_security().aiokafka_options())
-    end_lister = EndLister(broker, settings.kafka_security().aiokafka_options())
     app = faust.App(settings.app_id, **faust_settings(settings, broker))
     watcher = RuleWatcher(settings.rules_file)
     engine = WageArrearsEngine(watcher.rules, dedup=settings.dedup_per_enterprise)
@@ -144,14 +143,13 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         ``behind`` reads the fetcher's high-water marks, which are as of its last fetch of each partition; on
         a loaded machine, or while Faust has paused a partition because its buffer is full, that can be
         seconds old, and an event released on the ``idle`` rule overtook hotline complaints 36 simulated days
-        older (issue #19). One ListOffsets request settles it, on a connection of its own: on the consumer's it
-        waited behind long-poll fetches (streams/changelog_end.py: EndLister).
+        older (issue #19). One ListOffsets request (the consumer's own, not the recovery's fetch) settles it.
         """
         tps = [tp for tp in app.consumer.assignment() if tp.topic in SOURCE_TOPICS and tp not in known]
         if not tps:
             return []
         try:
-            listed = await end_lister.ends(tps)
+            listed = await app.consumer._thread.highwaters(*tps)
         except Exception:  # the broker is away: nothing new can come from it meanwhile either
             log.warning("partition ends not listed; trusting the fetcher's high-water marks", exc_info=True)
             return []
@@ -222,10 +220,6 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                         aligner.forced - forced)
         if ready:
             await score(ready)
-
-    @app.on_before_shutdown.connect
-    async def close_end_lister(sender: Any, **kwargs: Any) -> None:
-        await end_lister.close()
 
     @app.on_partitions_revoked.connect
     async def forget_revoked(sender: Any, revoked: set, **kwargs: Any) -> None:

@@ -12,7 +12,6 @@ ListOffsets is right this changes nothing.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -78,43 +77,3 @@ def unread_on_broker(listed: int | None, next_read: int) -> bool:
     has already fetched, so its high-water mark says so (``streams.app``'s ``behind`` reads both).
     """
     return listed is not None and listed > next_read
-
-
-class EndLister:
-    """Lists partition ends over a connection of its own, for the worker's event-time aligner.
-
-    Why: the consumer's own ListOffsets request shares its connection with the fetcher, whose long-poll
-    fetches the broker answers first; asked on every release during a catch-up it cost 19 s of a 30,000-event
-    run against 6 s of scoring (issue #24). A separate client answers in one round trip, and the answer means
-    the same thing (a list of ends as of now), so the aligner's order is kept exactly.
-    """
-
-    def __init__(self, bootstrap: str, options: Mapping[str, Any] | None = None, timeout: float = 5.0) -> None:
-        self.bootstrap = bootstrap
-        self.options = dict(options or {})
-        self.timeout = timeout
-        self._consumer: Any = None
-
-    async def ends(self, partitions: list[Any]) -> dict[Any, int]:
-        """``partitions`` (anything with ``topic`` and ``partition``) → their end offsets as listed now."""
-        from aiokafka import AIOKafkaConsumer, TopicPartition
-
-        wanted = {TopicPartition(tp.topic, tp.partition): tp for tp in partitions}
-        try:
-            if self._consumer is None:
-                self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                                  group_id=None, **self.options)
-                await asyncio.wait_for(self._consumer.start(), self.timeout)
-            listed = await asyncio.wait_for(self._consumer.end_offsets(list(wanted)), self.timeout)
-        except BaseException:
-            await self.close()  # a fresh connection next time
-            raise
-        return {wanted[tp]: end for tp, end in listed.items()}
-
-    async def close(self) -> None:
-        consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            try:
-                await consumer.stop()
-            except Exception:
-                log.warning("end lister not stopped cleanly", exc_info=True)

@@ -47,50 +47,22 @@ def test_a_partition_with_a_new_batch_is_seen_unread_from_its_listed_end_and_a_r
             producer.send(topic, key=b"k", value=b"v%d" % i, partition=0)
         producer.flush()
 
-    async def check() -> None:
-        from streams.changelog_end import EndLister
+    async def listed() -> int:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
 
-        lister = EndLister(kafka)  # one connection, asked again and again, as the worker asks it
+        consumer = AIOKafkaConsumer(bootstrap_servers=kafka)
+        await consumer.start()
         try:
-            class Tp:  # Faust's partitions are its own named tuples: anything with topic and partition
-                def __init__(self, topic: str, partition: int) -> None:
-                    self.topic, self.partition = topic, partition
-            tp = Tp(topic, 0)
-
-            async def listed() -> int:
-                return (await lister.ends([tp]))[tp]
-
-            write(5)
-            write(4)                           # offsets 0–8 in two batches; a worker has read them all
-            assert not unread_on_broker(await listed(), 9)
-            write(3)                           # a producer wrote more since the worker's last fetch
-            end = await listed()
-            assert unread_on_broker(end, 9) and not unread_on_broker(end, 12)
-            assert unread_on_broker(await listed(), 0)
+            tp = TopicPartition(topic, 0)
+            return (await consumer.end_offsets([tp]))[tp]
         finally:
-            await lister.close()
+            await consumer.stop()
 
-    asyncio.run(check())
+    write(5)
+    write(4)                                   # offsets 0–8 in two batches; a worker has read them all
+    assert not unread_on_broker(asyncio.run(listed()), 9)
+    write(3)                                   # a producer wrote more since the worker's last fetch
+    end = asyncio.run(listed())
+    assert unread_on_broker(end, 9) and not unread_on_broker(end, 12)
+    assert unread_on_broker(asyncio.run(listed()), 0)
     producer.close()
-
-
-def test_the_end_lister_fails_fast_when_the_broker_is_away_and_recovers_after():
-    """The worker then trusts the fetcher's high-water marks (streams/app.py: behind_on_broker): a lister that
-    hung on a broker that is gone would stall every release."""
-    import pytest
-
-    from streams.broker import free_port
-    from streams.changelog_end import EndLister
-
-    class Tp:
-        topic, partition = "ew.hotline_complaint", 0
-
-    async def ask() -> None:
-        lister = EndLister(f"127.0.0.1:{free_port()}", timeout=2.0)
-        for _ in range(2):  # the failed client is dropped; the next call tries a fresh one and fails alike
-            with pytest.raises(Exception):
-                await lister.ends([Tp()])
-            assert lister._consumer is None
-        await lister.close()
-
-    asyncio.run(ask())
