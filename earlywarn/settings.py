@@ -79,6 +79,9 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="seconds an event may wait for a lagging partition before it is scored anyway")
     align_idle: float = Field(
         default=0.2, ge=0, description="seconds a just-read partition may still bring an earlier event (in flight)")
+    stall_after: float = Field(
+        default=30.0, gt=0, description="seconds a source partition may hold records on the broker that reach no "
+        "agent before the worker seeks it again (streams/stall_watch.py)")
     align_max_held: int = Field(
         default=200_000, ge=1, description="events held for event-time order at most; beyond, all are released")
     batch_log: Path | None = Field(

@@ -38,6 +38,7 @@ from streams.decode import decode_many
 from streams.in_order_acks import InOrderAcks
 from streams.offset_guard import OffsetGuard, Verdict
 from streams.poison import non_finite
+from streams.stall_watch import StallWatch, await_chain
 from streams.worker_core import WorkerCore
 from streams.topics import ALERTS, DEAD_LETTER, RISK_SCORES, SOURCE_TOPICS
 
@@ -83,6 +84,8 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     aligner = Aligner(max_held=settings.align_max_held, max_wait=settings.align_max_wait, idle=settings.align_idle)
     acks = InOrderAcks()
     guard = OffsetGuard()
+    watch = StallWatch(after=settings.stall_after)
+    batch_started: list[float] = []  # monotonic start of the batch the agent is in, if any (for the watch)
     faust_gap: list[Any] = []  # Faust's own _add_gap, kept for holes the broker confirms (see take_gaps)
     lock = asyncio.Lock()
     restored = False
@@ -95,8 +98,8 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     scores = app.topic(RISK_SCORES, value_serializer="json", key_serializer="raw")
     alerts = app.topic(ALERTS, value_serializer="json", key_serializer="raw")
     # One table for everything the worker keeps: enterprise states by credit code, the area trackers under
-    # "surge:" and "gathering:", and the outbox (the industry context is rebuilt from the enterprise states). One changelog partition (EW_TOPIC_PARTITIONS=1)
-    # keeps its writes in order, so a kill -9 leaves a prefix of them: a batch's outbox always lands before
+    # "surge:" and "gathering:", and the outbox (the industry context is rebuilt from the enterprise states).
+    # One changelog partition (EW_TOPIC_PARTITIONS=1) keeps its writes in order, so a kill -9 leaves a prefix of them: a batch's outbox always lands before
     # the state changes that raised its alerts.
     states = app.Table("worker-state", default=None, partitions=settings.topic_partitions, use_partitioner=True)
     async def send_letter(key: bytes | None, letter: DeadLetter) -> None:
@@ -229,6 +232,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         for tp in revoked:                                     # scoring (no lock: a rebalance must not wait on it)
             acks.forget(tp)
             guard.forget(tp)
+            watch.forget(tp)
         if dropped:
             log.info("%d held events of %d revoked partition(s) dropped", dropped, len(revoked))
 
@@ -237,6 +241,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_within):
             async with lock:
                 started = time.perf_counter()
+                batch_started[:] = [time.monotonic()]
                 metrics.BATCH_SIZE.observe(len(batch))
                 failures = watcher.failures
                 if watcher.poll():
@@ -270,6 +275,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                     acks.read(msg.tp, msg, held)  # take_events' own ack must not let its offset be committed
                 await seek_holes()
                 await release()
+                batch_started.clear()
                 metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
 
     def take_gaps(consumer: Any) -> None:
@@ -294,13 +300,14 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     async def start_offset(tp: Any) -> int:
         """Where reading ``tp`` starts: the group's committed offset on the broker, else the log start."""
         thread = app.consumer._thread
-        try:
-            committed = await thread.call_thread(thread._ensure_consumer().committed, tp)
+        try:  # aiokafka retries a retriable answer for ever: bounded, the agent is never stuck on it
+            committed = await asyncio.wait_for(thread.call_thread(thread._ensure_consumer().committed, tp), 15)
             if committed is None or committed < 0:
-                committed = (await thread.earliest_offsets(tp)).get(tp, 0)
-        except Exception:  # the broker is away: Faust sought to the commit it knows
+                committed = (await asyncio.wait_for(thread.earliest_offsets(tp), 15)).get(tp, 0)
+        except Exception:  # the broker is away: Faust sought to the commit it knows (a hole there is sought)
             log.warning("committed offset of %s[%d] not read; using Faust's", tp.topic, tp.partition, exc_info=True)
             committed = app.consumer._committed_offset.get(tp) or 0
+        log.info("%s[%d]: reading from offset %d", tp.topic, tp.partition, committed)
         return committed
 
     async def seek_holes() -> None:
@@ -328,6 +335,63 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                 await app.consumer.seek(tp, guard.expected(tp))
             except Exception:  # not assigned any more; the next owner starts from the commit
                 log.warning("seek of %s[%d] failed", tp.topic, tp.partition, exc_info=True)
+
+    @app.timer(interval=min(10.0, settings.stall_after / 3))
+    async def kick_stalled() -> None:
+        """A source partition whose records wait on the broker and reach no agent is sought again, and fetched
+        again if Faust had set it aside (streams/stall_watch.py); a batch that does not end is reported."""
+        now = time.monotonic()
+        if batch_started and now - batch_started[0] > settings.stall_after:
+            log.error("a batch has run %.0f s; the agent waits at:\n%s", now - batch_started[0], agent_stack())
+            batch_started[0] = now  # said once per stall_after
+        if app.rebalancing or app.in_recovery:
+            watch.reset()  # nothing is read meanwhile, by design
+            return
+        tps = [tp for tp in app.consumer.assignment() if tp.topic in SOURCE_TOPICS]
+        if not tps:
+            return
+        try:
+            ends = await asyncio.wait_for(app.consumer._thread.highwaters(*tps), 15)
+        except Exception as exc:  # the broker is away: nothing can be read meanwhile, stuck or not
+            log.warning("partition ends not listed for the stall watch: %r", exc)
+            return
+        for tp in tps:
+            at = guard.expected(tp)
+            if at is None:  # nothing delivered since the assignment: it is read from the commit
+                at = app.consumer._committed_offset.get(tp) or 0
+            if watch.observe(tp, at, ends.get(tp), now):
+                await kick(tp, at, ends[tp])
+
+    def agent_stack() -> str:
+        """Where the agent's task waits now: what a stall report needs to be fixed."""
+        chains = [await_chain(t.get_coro()) for t in asyncio.all_tasks()]
+        agent = [c for c in chains if any(line.endswith(" score_enterprises") for line in c)]
+        return "".join(f"  {line}\n" for c in agent for line in c) or "  (no agent task)\n"
+
+    async def kick(tp: Any, at: int, end: int) -> None:
+        """Seek ``tp`` to ``at`` again, where the agent needs it, and take it back if Faust had set it aside."""
+        consumer = app.consumer
+        try:
+            start = (await asyncio.wait_for(consumer._thread.earliest_offsets(tp), 15)).get(tp, 0)
+        except Exception:
+            start = 0
+        if max(at, start) >= end:  # retention took what was waiting: nothing is stuck
+            watch.forget(tp)
+            return
+        active = tp in (consumer._active_partitions or ())
+        log.error("%s[%d]: offsets %d-%d wait on the broker and none reached the agent in %.0f s (fetching: %s, "
+                  "paused: %s, buffer full: %s); seeking to %d again", tp.topic, tp.partition, at, end - 1,
+                  watch.after, active, tp in consumer._paused_partitions, tp in consumer._buffered_partitions,
+                  max(at, start))
+        log.error("the agent waits at:\n%s", agent_stack())
+        metrics.STALLS.labels(topic=tp.topic).inc()
+        if not active and not batch_started:  # the agent is idle, so Faust's buffer cannot be what holds it
+            consumer._buffered_partitions.discard(tp)
+            consumer.resume_partitions({tp})
+        try:
+            await consumer.seek(tp, max(at, start))
+        except Exception:  # not assigned any more; the next owner starts from the commit
+            log.warning("seek of %s[%d] failed", tp.topic, tp.partition, exc_info=True)
 
     @app.timer(interval=min(1.0, max(settings.align_idle, 0.1)))
     async def release_held() -> None:

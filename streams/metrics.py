@@ -34,6 +34,9 @@ STATE_WRITES_REFUSED = Counter("earlywarn_state_writes_refused_total",
                                "State-table values not written because their JSON exceeded EW_STATE_VALUE_MAX_BYTES "
                                "(the producer would refuse the changelog record and take the worker down)")
 HELD = Gauge("earlywarn_events_held", "Events held for event-time order while a partition catches up")
+STALLS = Counter("earlywarn_partition_stalls_total",
+                 "Source partitions sought again because their records waited on the broker and none reached the "
+                 "agent for EW_STALL_AFTER seconds (streams/stall_watch.py)", ["topic"])
 RELEASED_EARLY = Counter("earlywarn_events_released_early_total",
                          "Held events released by a bound (EW_ALIGN_MAX_WAIT / EW_ALIGN_MAX_HELD), perhaps out of order")
 BATCH_SIZE = Histogram("earlywarn_batch_size_events", "Records taken per micro-batch",
@@ -57,6 +60,7 @@ LAST_EVENT = Gauge("earlywarn_source_last_event_timestamp_seconds",
 for _topic in SOURCE_TOPICS:
     CONSUMER_LAG.labels(topic=_topic).set(0)
     EVENTS_IN.labels(topic=_topic)
+    STALLS.labels(topic=_topic)
 for _level in ("blue", "yellow", "red", "closed"):
     ALERTS_OUT.labels(level=_level)
 for _kind in ("wage_arrears", "complaint_surge", "group_incident"):
