@@ -47,6 +47,14 @@ def counted(metrics_url: str, topic: str) -> float:
     return 0.0
 
 
+def answers(url: str) -> str:
+    """Whether ``url`` answers: tells a worker without metrics from one that reads nothing."""
+    try:
+        return f"answered {httpx.get(url, timeout=2).status_code}"
+    except httpx.HTTPError as exc:
+        return f"did not answer ({exc!r})"
+
+
 def test_35_then_120_people_across_a_worker_restart_is_a_level_1_alert_within_5_seconds(tmp_path):
     run = uuid.uuid4().hex[:8]
     today = datetime.now(CST).replace(hour=9, minute=0, second=0, microsecond=0)
@@ -67,7 +75,8 @@ def test_35_then_120_people_across_a_worker_restart_is_a_level_1_alert_within_5_
         kill_worker(stack)   # kill -9; a new worker recovers the table
         probe = report(run, 0, today - timedelta(minutes=30), 3) | {"gathering_id": f"g-probe-{run}"}
         send(stack.bootstrap, topic, probe)   # a small unrelated gathering: tells us the new worker is reading
-        assert wait_until(lambda: counted(stack.worker_metrics_url, topic) >= 1, 120), "the new worker never came up"
+        assert wait_until(lambda: counted(stack.worker_metrics_url, topic) >= 1, 120), (
+            f"the new worker never counted the probe; its /metrics {answers(stack.worker_metrics_url)}")
 
         send(stack.bootstrap, topic, report(run, 2, today + timedelta(minutes=10), 120))
         sent = time.monotonic()
