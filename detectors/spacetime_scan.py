@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
+from numba import njit
 from scipy import sparse
 
 
@@ -88,11 +89,52 @@ def _zone_matrix(zones: list[tuple[int, ...]], n_grids: int) -> sparse.csr_matri
     return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(zones), n_grids))
 
 
-def _llr(observed: np.ndarray, expected: np.ndarray) -> np.ndarray:
+@njit(cache=True, nogil=True)
+def _ratio(o: float, e: float, log_e: float, log_int: np.ndarray) -> float:
+    """o·log(o/e) + e − o for o > e > 0, as o·(log o − log e) + e − o: log o from a table when o is a small
+    whole number (counts are), log e computed once per zone and day, so a null map takes no log at all."""
+    k = int(o)
+    log_o = log_int[k] if k == o and k < len(log_int) else np.log(o)
+    return o * (log_o - log_e) + e - o
+
+
+@njit(cache=True, nogil=True)
+def _llr(observed: np.ndarray, expected: np.ndarray, log_e: np.ndarray, log_int: np.ndarray) -> np.ndarray:
     """Poisson log-likelihood ratio of a raised rate inside, 0 where the count is not above expected."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = observed * np.log(observed / expected) + expected - observed
-    return np.where((observed > expected) & (expected > 0), out, 0.0)
+    out = np.zeros(observed.shape)
+    for i in range(observed.shape[0]):
+        for d in range(observed.shape[1]):
+            o, e = observed[i, d], expected[i, d]
+            if o > e and e > 0:
+                out[i, d] = _ratio(o, e, log_e[i, d], log_int)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _max_llr(indptr: np.ndarray, indices: np.ndarray, suffix: np.ndarray, expected: np.ndarray,
+             log_e: np.ndarray, log_int: np.ndarray) -> float:
+    """The largest ratio of one null map: ``_llr(z @ suffix, ...).max()`` without building either.
+
+    Why: the null maps were most of a district backtest's time (2 ms a replicate on 1,530 grids, two thirds
+    of it the ratios). Summed zone by zone (whole counts: exact in any order) and through the same
+    ``_ratio`` as the observed map, so a null map equal to the observed one ties exactly as before.
+    """
+    best = 0.0
+    days = suffix.shape[1]
+    inside = np.zeros(days)
+    for zi in range(len(indptr) - 1):
+        inside[:] = 0.0
+        for j in range(indptr[zi], indptr[zi + 1]):
+            row = indices[j]
+            for d in range(days):
+                inside[d] += suffix[row, d]
+        for d in range(days):
+            o, e = inside[d], expected[zi, d]
+            if o > e and e > 0:
+                v = _ratio(o, e, log_e[zi, d], log_int)
+                if v > best:
+                    best = v
+    return best
 
 
 def _suffix(window: np.ndarray) -> np.ndarray:
@@ -121,7 +163,11 @@ def scan(counts: np.ndarray, zones: list[tuple[int, ...]], max_days: int = 7, re
     window_share = np.cumsum(share[::-1][:max_days])         # share of the last d days
     expected = z @ np.outer(per_grid, window_share)          # zones × durations
     observed = z @ _suffix(counts[:, -max_days:])
-    llr = _llr(observed, expected)
+    with np.errstate(divide="ignore"):
+        log_e = np.log(expected)
+    log_int = np.log(np.arange(1, int(min(total, 10_000)) + 2, dtype=float))
+    log_int = np.concatenate(([-np.inf], log_int))              # log_int[k] = log k
+    llr = _llr(observed, expected, log_e, log_int)
     # null maps: each grid's count spread over the window's days and the rest
     p_cells = np.append(share[-max_days:], max(1.0 - share[-max_days:].sum(), 0.0))
     p_cells = p_cells / p_cells.sum()
@@ -129,7 +175,7 @@ def scan(counts: np.ndarray, zones: list[tuple[int, ...]], max_days: int = 7, re
     grid_n = per_grid.astype(np.int64)
     for r in range(replicates):
         sim = rng.multinomial(grid_n, p_cells)[:, :max_days]
-        null_max[r] = _llr(z @ _suffix(sim.astype(float)), expected).max(initial=0.0)
+        null_max[r] = _max_llr(z.indptr, z.indices, _suffix(sim.astype(float)), expected, log_e, log_int)
 
     def p_of(value: float) -> float:
         return float((1 + np.sum(null_max >= value)) / (replicates + 1))
