@@ -80,8 +80,8 @@ class Settings(BaseSettings):
     align_idle: float = Field(
         default=0.2, ge=0, description="seconds a just-read partition may still bring an earlier event (in flight)")
     stall_after: float = Field(
-        default=30.0, gt=0, description="seconds a source partition may hold records on the broker that reach no "
-        "agent before the worker seeks it again (streams/stall_watch.py)")
+        default=5.0, gt=0, description="seconds a source partition may hold records on the broker that reach no "
+        "idle agent before the worker seeks it again (streams/stall_watch.py); keep it below EW_ALIGN_MAX_WAIT")
     align_max_held: int = Field(
         default=200_000, ge=1, description="events held for event-time order at most; beyond, all are released")
     batch_log: Path | None = Field(

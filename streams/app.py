@@ -17,10 +17,13 @@ downstream sink can upsert.
 from __future__ import annotations
 
 import asyncio
+import gc
+import inspect
 import json
 import logging
 import os
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,6 +46,9 @@ from streams.worker_core import WorkerCore
 from streams.topics import ALERTS, DEAD_LETTER, RISK_SCORES, SOURCE_TOPICS
 
 log = logging.getLogger(__name__)
+LONG_BATCH = 60.0
+"""seconds after which a batch still running is reported with where the agent waits (a catch-up batch under
+load takes a few seconds; a minute means something it awaits does not answer)"""
 
 
 @dataclass
@@ -278,6 +284,9 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                 batch_started.clear()
                 metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
 
+    score_enterprises_code = score_enterprises.fun.__code__
+    agent_coroutine: list[weakref.ref] = []
+
     def take_gaps(consumer: Any) -> None:
         """Faust must not count a jump in offsets as acknowledged (streams/offset_guard.py): the guard decides."""
         if not faust_gap:
@@ -336,16 +345,24 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
             except Exception:  # not assigned any more; the next owner starts from the commit
                 log.warning("seek of %s[%d] failed", tp.topic, tp.partition, exc_info=True)
 
-    @app.timer(interval=min(10.0, settings.stall_after / 3))
+    @app.timer(interval=min(10.0, settings.stall_after / 4))
     async def kick_stalled() -> None:
         """A source partition whose records wait on the broker and reach no agent is sought again, and fetched
         again if Faust had set it aside (streams/stall_watch.py); a batch that does not end is reported."""
+        try:
+            await watch_partitions()
+        except Exception:  # a watch must never stop the worker it watches
+            log.exception("stall watch failed")
+
+    async def watch_partitions() -> None:
         now = time.monotonic()
-        if batch_started and now - batch_started[0] > settings.stall_after:
+        if batch_started and now - batch_started[0] > LONG_BATCH:
             log.error("a batch has run %.0f s; the agent waits at:\n%s", now - batch_started[0], agent_stack())
-            batch_started[0] = now  # said once per stall_after
+            batch_started[0] = now  # said once a minute
         if app.rebalancing or app.in_recovery:
             watch.reset()  # nothing is read meanwhile, by design
+            return
+        if batch_started:  # the agent is busy: judged at a tick between batches (the clocks run on meanwhile)
             return
         tps = [tp for tp in app.consumer.assignment() if tp.topic in SOURCE_TOPICS]
         if not tps:
@@ -363,10 +380,23 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                 await kick(tp, at, ends[tp])
 
     def agent_stack() -> str:
-        """Where the agent's task waits now: what a stall report needs to be fixed."""
-        chains = [await_chain(t.get_coro()) for t in asyncio.all_tasks()]
-        agent = [c for c in chains if any(line.endswith(" score_enterprises") for line in c)]
-        return "".join(f"  {line}\n" for c in agent for line in c) or "  (no agent task)\n"
+        """Where the agent waits now: what a stall report needs to be fixed (never raises: a report only)."""
+        try:
+            return find_agent_stack()
+        except Exception as exc:
+            return f"  (not found: {exc!r})\n"
+
+    def find_agent_stack() -> str:
+        # Faust's task awaits an actor object, where an await chain from the task ends: start at the agent's
+        # own coroutine, found by one walk of the heap (slow: once per worker life) and kept by a weak reference
+        agent = agent_coroutine[0]() if agent_coroutine else None
+        if agent is None:
+            found = [o for o in gc.get_objects() if inspect.iscoroutine(o) and o.cr_code is score_enterprises_code]
+            if not found:
+                return "  (no agent coroutine)\n"
+            agent = found[0]
+            agent_coroutine[:] = [weakref.ref(agent)]
+        return "".join(f"  {line}\n" for line in await_chain(agent))
 
     async def kick(tp: Any, at: int, end: int) -> None:
         """Seek ``tp`` to ``at`` again, where the agent needs it, and take it back if Faust had set it aside."""
@@ -385,7 +415,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                   max(at, start))
         log.error("the agent waits at:\n%s", agent_stack())
         metrics.STALLS.labels(topic=tp.topic).inc()
-        if not active and not batch_started:  # the agent is idle, so Faust's buffer cannot be what holds it
+        if not active:  # the agent is idle, so Faust's buffer cannot be what holds it
             consumer._buffered_partitions.discard(tp)
             consumer.resume_partitions({tp})
         try:

@@ -9,6 +9,11 @@ and a partition whose next offset has not moved for ``after`` seconds while the 
 kicked (sought to that offset, and fetched again if Faust had set it aside). The offset guard
 (streams/offset_guard.py) drops what a seek brings twice, so a kick is safe even when it was not needed.
 No Faust import; the app does the asking and the kicking.
+
+Seen in a standby takeover of the fault suite (stop 32): the new owner fetched every partition but
+``ew.wage_account``, whose 16 records waited 40 s; the aligner's bound (``EW_ALIGN_MAX_WAIT``, 10 s) let 4,683
+held events go ahead of them. So ``after`` is 5 s, below that bound, and the app judges only while its agent
+is between batches (a busy agent is not a stuck fetcher).
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from dataclasses import dataclass, field
 class StallWatch:
     """Per partition: the next offset the agent needs and since when it has not moved while records wait."""
 
-    after: float = 30.0
+    after: float = 5.0
     """seconds a partition may have records waiting on the broker without any reaching the agent"""
     stalls: int = 0
     """kicks so far"""
