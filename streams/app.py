@@ -340,10 +340,21 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
             metrics.OFFSET_HOLES.labels(event="seek").inc()
             log.warning("%s[%d]: records from offset %d never reached the agent; reading them again",
                         tp.topic, tp.partition, at)
-            try:
-                await app.consumer.seek(tp, guard.expected(tp))
-            except Exception:  # not assigned any more; the next owner starts from the commit
-                log.warning("seek of %s[%d] failed", tp.topic, tp.partition, exc_info=True)
+            await seek(tp, guard.expected(tp))
+
+    async def seek(tp: Any, offset: int) -> None:
+        """Seek ``tp`` in the consumer's own thread.
+
+        Faust's ``Consumer.seek`` calls aiokafka's from this thread while the consumer thread may be inside
+        ``Fetcher.fetched_records``: a seek back to a hole once crashed a worker's fetcher there with a
+        KeyError (fault suite, stop 32). Faust's own seeks at assignment go through ``call_thread``; so do these.
+        """
+        thread = app.consumer._thread
+        try:
+            await asyncio.wait_for(thread.call_thread(thread._ensure_consumer().seek, tp, offset), 15)
+            app.consumer._read_offset[tp] = offset if offset else None  # as Faust's seek does
+        except Exception:  # not assigned any more; the next owner starts from the commit
+            log.warning("seek of %s[%d] failed", tp.topic, tp.partition, exc_info=True)
 
     @app.timer(interval=min(10.0, settings.stall_after / 4))
     async def kick_stalled() -> None:
@@ -418,10 +429,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         if not active:  # the agent is idle, so Faust's buffer cannot be what holds it
             consumer._buffered_partitions.discard(tp)
             consumer.resume_partitions({tp})
-        try:
-            await consumer.seek(tp, max(at, start))
-        except Exception:  # not assigned any more; the next owner starts from the commit
-            log.warning("seek of %s[%d] failed", tp.topic, tp.partition, exc_info=True)
+        await seek(tp, max(at, start))
 
     @app.timer(interval=min(1.0, max(settings.align_idle, 0.1)))
     async def release_held() -> None:
