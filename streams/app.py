@@ -105,8 +105,8 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     alerts = app.topic(ALERTS, value_serializer="json", key_serializer="raw")
     # One table for everything the worker keeps: enterprise states by credit code, the area trackers under
     # "surge:" and "gathering:", and the outbox (the industry context is rebuilt from the enterprise states).
-    # One changelog partition (EW_TOPIC_PARTITIONS=1) keeps its writes in order, so a kill -9 leaves a prefix of them: a batch's outbox always lands before
-    # the state changes that raised its alerts.
+    # One changelog partition (EW_TOPIC_PARTITIONS=1) keeps its writes in order, so a kill -9 leaves a prefix
+    # of them: a batch's outbox always lands before the state changes that raised its alerts.
     states = app.Table("worker-state", default=None, partitions=settings.topic_partitions, use_partitioner=True)
     async def send_letter(key: bytes | None, letter: DeadLetter) -> None:
         """A dead letter always fits (streams/deadletter.py); if the broker still refuses it, log it with its place."""
@@ -144,7 +144,11 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
 
     def next_read(tp: Any) -> int:
         read = aligner.next_offset(tp)
-        return read if read is not None else (app.consumer._committed_offset.get(tp) or 0)
+        return read if read is not None else faust_commit(tp)
+
+    def faust_commit(tp: Any) -> int:
+        """The committed offset Faust knows for ``tp`` (read at assignment, moved by its commits), 0 if none."""
+        return app.consumer._committed_offset.get(tp) or 0
 
     async def behind_on_broker(known: list[Any]) -> list[Any]:
         """Source partitions not in ``known`` with records on the broker now that this worker has not read.
@@ -315,7 +319,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                 committed = (await asyncio.wait_for(thread.earliest_offsets(tp), 15)).get(tp, 0)
         except Exception:  # the broker is away: Faust sought to the commit it knows (a hole there is sought)
             log.warning("committed offset of %s[%d] not read; using Faust's", tp.topic, tp.partition, exc_info=True)
-            committed = app.consumer._committed_offset.get(tp) or 0
+            committed = faust_commit(tp)
         log.info("%s[%d]: reading from offset %d", tp.topic, tp.partition, committed)
         return committed
 
@@ -386,7 +390,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         for tp in tps:
             at = guard.expected(tp)
             if at is None:  # nothing delivered since the assignment: it is read from the commit
-                at = app.consumer._committed_offset.get(tp) or 0
+                at = faust_commit(tp)
             if watch.observe(tp, at, ends.get(tp), now):
                 await kick(tp, at, ends[tp])
 
@@ -416,20 +420,21 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
             start = (await asyncio.wait_for(consumer._thread.earliest_offsets(tp), 15)).get(tp, 0)
         except Exception:
             start = 0
-        if max(at, start) >= end:  # retention took what was waiting: nothing is stuck
+        target = max(at, start)  # retention may have taken the first of them
+        if target >= end:  # and all that was waiting: nothing is stuck
             watch.forget(tp)
             return
         active = tp in (consumer._active_partitions or ())
         log.error("%s[%d]: offsets %d-%d wait on the broker and none reached the agent in %.0f s (fetching: %s, "
                   "paused: %s, buffer full: %s); seeking to %d again", tp.topic, tp.partition, at, end - 1,
                   watch.after, active, tp in consumer._paused_partitions, tp in consumer._buffered_partitions,
-                  max(at, start))
+                  target)
         log.error("the agent waits at:\n%s", agent_stack())
         metrics.STALLS.labels(topic=tp.topic).inc()
         if not active:  # the agent is idle, so Faust's buffer cannot be what holds it
             consumer._buffered_partitions.discard(tp)
             consumer.resume_partitions({tp})
-        await seek(tp, max(at, start))
+        await seek(tp, target)
 
     @app.timer(interval=min(1.0, max(settings.align_idle, 0.1)))
     async def release_held() -> None:

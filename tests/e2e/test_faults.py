@@ -74,7 +74,8 @@ def how_it_differs(result, clean) -> str:
     """Which alerts a run lost, which it raised new, how many changed status, and whether order was given up."""
     lost, extra, moved = differences(result, clean)
     return (f"lost {sorted(clean.alerts[k][:2] for k in lost)[:8]}, "
-            f"new {sorted(result.alerts[k][:2] for k in extra)[:8]}, other status {len(moved)}; forced releases: {len(result.forced)} {result.forced[:3]}")
+            f"new {sorted(result.alerts[k][:2] for k in extra)[:8]}, other status {len(moved)}; "
+            f"forced releases: {len(result.forced)} {result.forced[:3]}")
 
 
 def check(result, clean, backtest_ids: set[str], valid_ids: set[str]) -> None:
