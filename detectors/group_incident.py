@@ -86,25 +86,155 @@ def place_prior(cause: str, enterprise_rank: int) -> float:
 
 
 @dataclass
+class CrowdSizes:
+    """How large the district's gatherings got, and so how likely a crowd of ``n`` is to reach ``large``.
+
+    Why: a crowd growing from 3 to 19 in ten minutes projects past 100 as
+    surely as one growing from 30 to 80, but most crowds stop short: sizes are
+    heavy-tailed, and what decides is the chance that *this* crowd's peak lies
+    beyond ``large`` given that it has reached ``n``. Peaks above ``floor`` are
+    modelled as Pareto with tail index ``alpha``, so that chance is
+    ``(n / large) ** alpha``. ``alpha`` is learnt from the district's own
+    finished gatherings (conjugate gamma posterior; the prior is Zipf's
+    ``alpha = 1`` worth ``prior_weight`` gatherings, so a new district starts
+    there and its own record takes over after a few dozen). The predictive
+    (alpha integrated out) is ``(1 + log(large / n) / b) ** -a``.
+
+    >>> sizes = CrowdSizes()
+    >>> round(sizes.reach_probability(19, 100), 2), round(sizes.reach_probability(80, 100), 2)
+    (0.22, 0.8)
+    >>> sizes.reach_probability(120, 100)
+    1.0
+    >>> for peak in [12, 15, 20, 11, 14, 30, 12, 18, 25, 13] * 3:
+    ...     sizes.add(peak)
+    >>> round(sizes.alpha, 1), round(sizes.reach_probability(19, 100), 3)  # a district of small crowds
+    (1.6, 0.071)
+    """
+
+    floor: float = 10.0
+    prior_alpha: float = 1.0
+    prior_weight: float = 10.0
+    seen: int = 0
+    sum_log: float = 0.0
+
+    def add(self, peak: float) -> None:
+        """A finished gathering's largest count (under ``floor`` it says nothing of the tail)."""
+        if peak >= self.floor:
+            self.seen += 1
+            self.sum_log += float(np.log(peak / self.floor))
+
+    @property
+    def alpha(self) -> float:
+        """Posterior mean tail index."""
+        return (self.prior_weight + self.seen) / (self.prior_weight / self.prior_alpha + self.sum_log)
+
+    def reach_probability(self, now: float, large: float) -> float:
+        """Predictive probability that a crowd that has reached ``now`` people peaks at ``large`` or more."""
+        if now >= large:
+            return 1.0
+        a = self.prior_weight + self.seen
+        b = self.prior_weight / self.prior_alpha + self.sum_log
+        return float((1.0 + np.log(large / max(now, self.floor)) / b) ** -a)
+
+
+DONE_AFTER_MIN = 360.0
+"""a gathering with no count for six hours is over: its largest count joins the district's record"""
+
+
+RED_AT = 0.8
+"""escalation probability from which a gathering is red rather than yellow"""
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What one count says of a gathering: ``p`` that it becomes large within the horizon, ``p_growth`` that it
+    grows fast enough (the growth alone), its ``rank`` now (0 none, 1 blue, 2 yellow, 3 red) and whether that
+    rank is new (``rise``: raise or escalate the alert)."""
+
+    p: float
+    p_growth: float
+    rank: int
+    rise: bool
+
+
+@dataclass
 class GatheringTracker:
-    """Per-gathering counts; ``observe`` returns the probability and whether to alert now (once per gathering)."""
+    """Per-gathering counts, judged at each count; a gathering's alert only ever rises (blue → yellow → red).
+
+    ``p_growth`` is the chance the crowd keeps growing fast enough to pass ``large`` within the horizon
+    (:func:`growth_probability`, cause and place as its prior log-odds); ``p`` multiplies it by the chance its
+    peak lies beyond ``large`` at all (:class:`CrowdSizes`). Why two tiers: the growth alone is early (a
+    median 28 minutes before the peak on the simulator) but most crowds it flags stop short; the size record
+    halves those at a cost of about ten minutes. So growth alone makes a **blue** alert, the grid's own to
+    check on the spot, and ``p`` ≥ ``threshold`` a **yellow** one (≥ RED_AT red) for the street and district.
+    ``sizes=None`` is the rule before (issue #23's baseline): the growth alone, yellow or red.
+    """
 
     threshold: float = 0.5
     horizon_min: float = 30.0
     large: float = 100.0
+    sizes: CrowdSizes | None = field(default_factory=CrowdSizes)
     counts: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
-    alerted: set[str] = field(default_factory=set)
+    ranks: dict[str, int] = field(default_factory=dict)
+    """gathering → the highest rank alerted (absent: never alerted)"""
+    since: dict[str, float] = field(default_factory=dict)
+    """gathering → when (minutes) it was first alerted: its alert's episode start"""
+    peak: dict[str, int] = field(default_factory=dict)
+    """gathering → largest count reported (``counts`` keeps the last six only)"""
+    done: set[str] = field(default_factory=set)
+    """gatherings over (no count for DONE_AFTER_MIN), their peak in ``sizes``"""
+    finished: list[str] = field(default_factory=list)
+    """gatherings found over since the caller last cleared this (their state changed)"""
 
-    def observe(self, gathering_id: str, t_min: float, headcount: int, prior_logodds: float = 0.0) -> tuple[float, bool]:
+    def finish_before(self, t_min: float) -> None:
+        """Gatherings whose last count is older than DONE_AFTER_MIN before ``t_min`` are over: learn their peaks.
+
+        Called with each report's own time, so the record is the same whatever the batches."""
+        for gid, seq in self.counts.items():
+            if gid not in self.done and seq and seq[-1][0] < t_min - DONE_AFTER_MIN:
+                self.done.add(gid)
+                self.finished.append(gid)
+                if self.sizes is not None:
+                    self.sizes.add(self.peak.get(gid, max(n for _, n in seq)))
+
+    def observe(self, gathering_id: str, t_min: float, headcount: int, prior_logodds: float = 0.0) -> Judgement:
+        self.finish_before(t_min)
         seq = self.counts.setdefault(gathering_id, [])
         if (t_min, headcount) not in seq:  # a redelivered report is one count, not two
             seq.append((t_min, headcount))
         seq.sort()
         del seq[:-6]
+        self.peak[gathering_id] = max(self.peak.get(gathering_id, 0), headcount)
         t = np.array([x[0] for x in seq])
         c = np.array([x[1] for x in seq])
-        p = growth_probability(t, c, self.horizon_min, self.large, prior_logodds=prior_logodds)
-        fire = p >= self.threshold and gathering_id not in self.alerted
-        if fire:
-            self.alerted.add(gathering_id)
-        return p, fire
+        grows = growth_probability(t, c, self.horizon_min, self.large, prior_logodds=prior_logodds)
+        if self.sizes is None:
+            p, watch = grows, 0
+        else:
+            p, watch = grows * self.sizes.reach_probability(c[-1], self.large), int(grows >= self.threshold)
+        rank = 3 if p >= RED_AT else 2 if p >= self.threshold else watch
+        before = self.ranks.get(gathering_id, 0)
+        if rank > before:
+            self.ranks[gathering_id] = rank
+            self.since.setdefault(gathering_id, t_min)
+        return Judgement(p, grows, max(rank, before), rank > before)
+
+    @property
+    def alerted(self) -> set[str]:
+        return set(self.ranks)
+
+    def restore(self, gathering_id: str, value: dict) -> None:
+        """One gathering as a table held it. Before 2026-12-03 it held ``counts`` and ``alerted`` only: such an
+        alert was yellow or red, taken as red so it is never raised twice (its start is its first count)."""
+        counts = [(float(t), int(n)) for t, n in value["counts"]]
+        self.counts[gathering_id] = counts
+        peak = value.get("peak")
+        self.peak[gathering_id] = int(peak) if peak is not None else max((n for _, n in counts), default=0)
+        rank = int(value.get("rank", 3 if value.get("alerted") else 0))
+        if rank:
+            self.ranks[gathering_id] = rank
+            self.since[gathering_id] = float(value.get("since", counts[0][0] if counts else 0.0))
+        if value.get("done"):
+            self.done.add(gathering_id)
+            if self.sizes is not None:
+                self.sizes.add(self.peak[gathering_id])

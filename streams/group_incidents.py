@@ -2,7 +2,9 @@
 
 Each gathering's successive headcounts go to
 :class:`detectors.group_incident.GatheringTracker`, which projects the
-headcount half an hour ahead. The street's wage-complaint surge over the past
+headcount half an hour ahead and weighs it by how large the district's past
+crowds grew (a crowd of 19 growing fast is rarely the one that reaches 100).
+The street's wage-complaint surge over the past
 week (:class:`streams.complaint_surge.ComplaintSurgeTracker`) shifts that
 probability a little (:func:`detectors.group_incident.surge_prior`), and so
 does the place: a wage gathering naming an enterprise the wage-arrears engine
@@ -24,18 +26,19 @@ from detectors.evidence import WAGE_TOPICS
 import numpy as np
 
 from detectors.crowd_growth import project
-from detectors.group_incident import GatheringTracker, place_prior, surge_prior
+from detectors.group_incident import CrowdSizes, GatheringTracker, Judgement, place_prior, surge_prior
 from detectors.levels import alert_id
 from streams.area_tension import AreaTensionTracker
 from streams.complaint_surge import ComplaintSurgeTracker
 from streams.records import MAX_PEOPLE
 
-RULES_VERSION = "group-growth-1"
-RED_AT = 0.8
-"""escalation probability from which the alert is red rather than yellow"""
+RULES_VERSION = "group-growth-2"
+"""2: the growth weighed by the district's record of crowd sizes (issue #23)"""
 RISK_KEY = "~enterprise-risk"
 """where earlier versions kept every enterprise's level in one value of the gathering part (read, then deleted)"""
 HANDLE_WITHIN = timedelta(hours=1)
+LEVELS = {1: "blue", 2: "yellow", 3: "red"}
+"""a gathering's alert: blue on its growth alone (the grid checks), yellow/red once it is likely to grow large"""
 """a gathering is handled on the spot, not within days"""
 
 
@@ -92,10 +95,14 @@ class GroupIncidentWatch:
     alerts only. Its state is its own part of the worker's table (``tension:``), not in :meth:`changes`"""
     levels: EnterpriseLevels = field(default_factory=EnterpriseLevels)
     """the enterprises' wage-arrears levels: a part of the worker's table of their own (``levels:``)"""
+    size_prior: bool = True
+    """weigh the chance that a crowd's peak lies beyond ``large`` by the district's past gatherings
+    (:class:`detectors.group_incident.CrowdSizes`); False is the growth-only rule of before"""
     tracker: GatheringTracker = field(init=False)
 
     def __post_init__(self) -> None:
-        self.tracker = GatheringTracker(threshold=self.threshold, large=self.large)
+        self.tracker = GatheringTracker(threshold=self.threshold, large=self.large,
+                                        sizes=CrowdSizes() if self.size_prior else None)
         self._changed: set[str] = set()
         self._legacy_risk = False
         """a state of an earlier version held the levels under RISK_KEY: delete it on the next write"""
@@ -121,8 +128,14 @@ class GroupIncidentWatch:
     def changes(self) -> dict[str, Any]:
         """Gatherings touched since the last call, as JSON by gathering id, for a Faust table (issue #19: a
         gathering growing 30 → 33 → 95 across a restart raised no alert, its counts were in memory only)."""
-        out: dict[str, Any] = {gid: {"counts": self.tracker.counts[gid], "alerted": gid in self.tracker.alerted}
-                               for gid in self._changed}
+        t = self.tracker
+        self._changed.update(t.finished)
+        t.finished.clear()
+        out: dict[str, Any] = {}
+        for gid in sorted(self._changed):
+            out[gid] = {"counts": t.counts[gid], "alerted": gid in t.ranks, "peak": t.peak[gid], "done": gid in t.done}
+            if gid in t.ranks:
+                out[gid].update(rank=t.ranks[gid], since=t.since[gid])
         self._changed.clear()
         if self._legacy_risk:
             out[RISK_KEY] = None
@@ -137,9 +150,7 @@ class GroupIncidentWatch:
                 continue
             if v is None:
                 continue
-            self.tracker.counts[gid] = [(float(t), int(n)) for t, n in v["counts"]]
-            if v["alerted"]:
-                self.tracker.alerted.add(gid)
+            self.tracker.restore(gid, v)
 
     def process(self, events: list[DecodedEvent]) -> list[dict[str, Any]]:
         """Alerts for the gatherings in ``events`` that are now projected to become large (once each). The tension
@@ -157,13 +168,13 @@ class GroupIncidentWatch:
             prior = surge_prior(stat)
             rank = self.enterprise_risk.get(str(f.get("enterprise_id") or ""), 0)
             place = place_prior(str(f.get("cause", "other")), rank)
-            p, fire = self.tracker.observe(str(f["gathering_id"]), ev.t / 60.0, _people(f["headcount"]), prior + place)
+            judged = self.tracker.observe(str(f["gathering_id"]), ev.t / 60.0, _people(f["headcount"]), prior + place)
             self._changed.add(str(f["gathering_id"]))
-            if fire:
-                out.append(self._alert(ev, p, stat, prior, place, rank))
+            if judged.rise:
+                out.append(self._alert(ev, judged, stat, prior, place, rank))
         return out
 
-    def _alert(self, ev: DecodedEvent, p: float, stat: float, prior: float, place: float = 0.0,
+    def _alert(self, ev: DecodedEvent, judged: Judgement, stat: float, prior: float, place: float = 0.0,
                rank: int = 0) -> dict[str, Any]:
         f = ev.fields
         gid, area, headcount = str(f["gathering_id"]), str(f["area_code"]), _people(f["headcount"])
@@ -172,13 +183,22 @@ class GroupIncidentWatch:
         span = ev.t / 60.0 - first_t
         growth = (f"from {first_n} to {headcount} people in {span:.0f} minutes" if len(seq) > 1
                   else f"{headcount} people at the first count")
+        p = judged.p
         reasons = [{"signal": "gathering_growth", "label": "gathering growing",
-                    "contribution": round(p, 3), "detail": f"{growth} ({f.get('cause', 'other')})",
+                    "contribution": round(judged.p_growth, 3), "detail": f"{growth} ({f.get('cause', 'other')})",
                     "event_id": str(f["event_id"]), "event_time": ev.t}]
         proj = project(np.array([x[0] for x in seq]), np.array([x[1] for x in seq]), self.tracker.horizon_min)
         reasons.append({"signal": "crowd_projection", "label": "projected headcount",
                         "contribution": round(proj.probability_at_least(self.large), 3),
                         "detail": proj.describe(), "event_id": str(f["event_id"]), "event_time": ev.t})
+        sizes = self.tracker.sizes
+        if sizes is not None:
+            reach = sizes.reach_probability(headcount, self.large)
+            reasons.append({"signal": "crowd_sizes", "label": "how large crowds here grow",
+                            "contribution": round(reach, 3),
+                            "detail": (f"a crowd of {headcount} goes on to {self.large:.0f} or more with p={reach:.2f} "
+                                       f"by the district's {sizes.seen} past gatherings (tail index {sizes.alpha:.2f})"),
+                            "event_id": "", "event_time": ev.t})
         if place > 0:
             reasons.append({"signal": "enterprise_at_risk", "label": "the enterprise owing them is at risk",
                             "contribution": round(place, 3),
@@ -189,14 +209,14 @@ class GroupIncidentWatch:
                             "contribution": round(prior, 3),
                             "detail": f"wage complaints in street {area[:9]} at p={10 ** -stat:.2g} in the past week",
                             "event_id": "", "event_time": ev.t})
-        red = p >= RED_AT
+        start = iso(round(self.tracker.since[gid] * 60.0, 6))  # minutes back to the event's own seconds
         return {
-            "alert_id": alert_id("group_incident", gid, iso(ev.t)),
+            "alert_id": alert_id("group_incident", gid, start),
             "kind": "group_incident", "subject_id": gid, "subject_name": f"gathering in {area}",
-            "area_code": area, "level": "red" if red else "yellow", "level_rank": 3 if red else 2,
+            "area_code": area, "level": LEVELS[judged.rank], "level_rank": judged.rank,
             "status": "open", "score": round(p, 6), "workers_at_risk": headcount,
             "expected_harm": round(p * max(headcount, self.large), 3), "reasons": reasons,
-            "episode_start": iso(ev.t), "raised_at": iso(ev.t), "changed_at": iso(ev.t),
+            "episode_start": start, "raised_at": start, "changed_at": iso(ev.t),
             "deadline": (datetime.fromtimestamp(ev.t, tz=timezone.utc) + HANDLE_WITHIN).isoformat(),
             "rules_version": RULES_VERSION,
         }

@@ -38,6 +38,9 @@ class GatheringAlerts:
     watch: GroupIncidentWatch
     large: int = LARGE
     alerts: dict[str, tuple[float, str]] = field(default_factory=dict)
+    """gathering → when it was first alerted yellow or red (what the street and district act on), and where"""
+    watched: dict[str, tuple[float, str]] = field(default_factory=dict)
+    """gathering → its first alert of any level (blue included: the grid looks)"""
     registry_areas: set[str] = field(default_factory=set)
     tension: list[dict[str, Any]] = field(default_factory=list)
     """the watch's ``area_tension`` alerts, in the order raised"""
@@ -47,7 +50,10 @@ class GatheringAlerts:
             if ev.data_class == "enterprise_registry":
                 self.registry_areas.add(ev.fields["area_code"])
         for alert in self.watch.process(batch):
-            self.alerts[alert["subject_id"]] = (datetime.fromisoformat(alert["raised_at"]).timestamp(), alert["area_code"])
+            at = (datetime.fromisoformat(alert["changed_at"]).timestamp(), alert["area_code"])
+            self.watched.setdefault(alert["subject_id"], at)
+            if alert["level_rank"] >= 2:
+                self.alerts.setdefault(alert["subject_id"], at)
 
     def close_days(self, wage_alerts: list[dict[str, Any]]) -> None:
         """The batch's wage-arrears alerts to the watch, then the tension of the days the batch closed, as the
@@ -61,7 +67,15 @@ class GatheringAlerts:
         return len(known) or max((grids or 0) // 5, 1)
 
     def score(self, truth: Truth, grids: int | None) -> dict[str, Any]:
-        """Hits (an alert before the peak of a gathering reaching ``large``), misses, false alarms, lead."""
+        """Hits (a yellow or red alert before the peak of a gathering reaching ``large``), misses, false alarms,
+        lead, precision; under ``watched`` the same for alerts of any level (blue included)."""
+        out = self._score(self.alerts, truth, grids)
+        if self.watched != self.alerts:
+            out["watched"] = {k: v for k, v in self._score(self.watched, truth, grids).items()
+                              if k in ("hits", "false_alarms", "median_lead_minutes", "gatherings_alerted", "precision")}
+        return out
+
+    def _score(self, alerts: dict[str, tuple[float, str]], truth: Truth, grids: int | None) -> dict[str, Any]:
         t0 = epoch0(truth.start)
         big = [g for g in truth.incidents if 0 <= g.start < truth.days and g.peak_headcount >= self.large]
         matched: set[str] = set()
@@ -70,14 +84,14 @@ class GatheringAlerts:
         for g in big:
             peak = t0 + g.peak_at * DAY
             if g.gathering_id:
-                found = self.alerts.get(g.gathering_id)
+                found = alerts.get(g.gathering_id)
                 if found is not None:
                     matched.add(g.gathering_id)
                 ok = found is not None and found[0] <= peak
                 late += found is not None and not ok
             else:
                 lo = t0 + g.start * DAY - AREA_MATCH_LEAD_MIN * 60.0
-                near = sorted((t, gid) for gid, (t, area) in self.alerts.items()
+                near = sorted((t, gid) for gid, (t, area) in alerts.items()
                               if area.startswith(g.area_code) and lo <= t <= peak)
                 matched.update(gid for _, gid in near)
                 found = near[0] if near else None
@@ -86,12 +100,13 @@ class GatheringAlerts:
                 assert found is not None
                 hits += 1
                 leads.append((peak - found[0]) / 60.0)
-        false_alarms = sum(1 for gid in self.alerts if gid not in matched)
+        false_alarms = sum(1 for gid in alerts if gid not in matched)
         areas = grids or len({a for a in self.registry_areas if len(a) == 15}) or 1
         months = truth.days / 30.44
         return {"hits": hits, "misses": len(big) - hits, "false_alarms": false_alarms, "late_alerts": late,
                 "median_lead_minutes": round(float(np.median(leads)), 1) if leads else None,
-                "incidents": len(big), "gatherings_alerted": len(self.alerts),
+                "incidents": len(big), "gatherings_alerted": len(alerts),
+                "precision": round(1.0 - false_alarms / len(alerts), 3) if alerts else None,
                 "false_alarms_per_area_month": round(false_alarms / (areas * months), 6),
                 "large_headcount": self.large}
 
@@ -149,6 +164,8 @@ class LogPass:
     seen: EvidenceSeen
     groups_headcount_only: GatheringAlerts
     """the same alerting without the street's complaint surge, to measure what the surge adds"""
+    groups_growth_only: GatheringAlerts
+    """the headcount's growth alone, without the district's record of crowd sizes: the rule before issue #23"""
 
     def span(self) -> tuple[date, int]:
         """First delivery day of the log and the number of days through its last delivery."""
@@ -179,6 +196,7 @@ def run_log(items: Iterable[LogItem] | None, rules: Any, table: BaselineTable, s
     surges = ComplaintSurgeTracker()
     groups = GatheringAlerts(GroupIncidentWatch(surges, large=LARGE, tension=AreaTensionTracker(record=tension_rows)))
     plain = GatheringAlerts(GroupIncidentWatch(None, large=LARGE))
+    growth = GatheringAlerts(GroupIncidentWatch(None, large=LARGE, size_prior=False))
     seen = EvidenceSeen()
     bar = tqdm(desc="backtest", unit="day", disable=not progress, leave=False, mininterval=0.5)
     days = 0
@@ -195,6 +213,7 @@ def run_log(items: Iterable[LogItem] | None, rules: Any, table: BaselineTable, s
             surges.process(batch)
             groups.observe(batch)
             plain.observe(batch)
+            growth.observe(batch)
             groups.close_days(wage_alerts)  # as the worker does after each batch: the next day's gatherings see them
             days += 1
             bar.update()
@@ -204,7 +223,7 @@ def run_log(items: Iterable[LogItem] | None, rules: Any, table: BaselineTable, s
     # the baseline's trace consumes the same pass: the engine and the tracker see each day just before it
     trace = trace_points(table, enterprise_events())
     bar.close()
-    return LogPass(stats, engine.result(), trace, groups, days, seen, plain)
+    return LogPass(stats, engine.result(), trace, groups, days, seen, plain, growth)
 
 
 def match_baseline(trace: PointsTrace, table: BaselineTable, n_alerts: int) -> tuple[int, list[dict[str, Any]]]:

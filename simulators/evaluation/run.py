@@ -119,6 +119,12 @@ def beside_baseline(alerts: list[Any], lp: LogPass, table: Any, index: TruthInde
     return mine, theirs, base_alerts
 
 
+def _gathering_summary(alerts: Any, source: TruthSource) -> dict[str, Any]:
+    """A comparison rule's gathering figures (hits, false alarms, precision, lead), beside the watch's own."""
+    return {k: v for k, v in alerts.score(source.truth, source.grids).items()
+            if k in ("hits", "false_alarms", "late_alerts", "median_lead_minutes", "precision", "watched")}
+
+
 def score_pass(lp: LogPass, source: TruthSource, table: Any, keep_scores: bool = False,
                alerts_out: Path | None = None) -> dict[str, Any]:
     """The report: detector and baseline figures, group incidents, and what was skipped or missing.
@@ -149,9 +155,8 @@ def score_pass(lp: LogPass, source: TruthSource, table: Any, keep_scores: bool =
         "baseline": base,
         "lift": _lift(report, base),
         "group_incidents": {**lp.groups.score(source.truth, source.grids),
-                            "headcount_only": {k: v for k, v in lp.groups_headcount_only.score(source.truth, source.grids)
-                                               .items() if k in ("hits", "false_alarms", "late_alerts",
-                                                                 "median_lead_minutes")}},
+                            "headcount_only": _gathering_summary(lp.groups_headcount_only, source),
+                            "growth_only": _gathering_summary(lp.groups_growth_only, source)},
         "area_tension": score_tension(lp.groups.tension, source.truth, lp.groups.communities(source.grids)),
         "recall_ceiling": lp.seen.ceiling(source.truth),
     })
