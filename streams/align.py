@@ -62,6 +62,8 @@ class Aligner:
     _last_read: dict[Hashable, float] = field(default_factory=dict)
     _behind_since: dict[Hashable, float] = field(default_factory=dict)
     _last_release: float | None = None
+    _granted: set[Hashable] = field(default_factory=set)
+    """partitions given one more ``max_wait`` in their present silence (:meth:`grant`)"""
     _tie: itertools.count = field(default_factory=itertools.count)
 
     def __len__(self) -> int:
@@ -71,6 +73,7 @@ class Aligner:
         """A record was read from ``tp`` (whatever became of it: a dead letter still moves the partition on)."""
         self._next_offset[tp] = max(self._next_offset.get(tp, 0), offset + 1)
         self._last_read[tp] = self.clock()
+        self._granted.discard(tp)
 
     def next_offset(self, tp: Hashable) -> int | None:
         return self._next_offset.get(tp)
@@ -89,7 +92,28 @@ class Aligner:
         self._heap = kept
         for d in (self._last_t, self._next_offset, self._last_read, self._behind_since):
             d.pop(tp, None)
+        self._granted.discard(tp)
         return dropped
+
+    def silent(self, behind: Iterable[Hashable]) -> list[Hashable]:
+        """Partitions in ``behind`` that the next :meth:`release` would judge stalled (silent ``max_wait``) and
+        that have not had a second chance in this silence.
+
+        Why: every stall seen in the fault suite was records waiting on the broker that the consumer had
+        fetched past or never fetched, and a seek brought them (streams/app.py); releasing the others first
+        put their events ahead of earlier ones. The caller seeks these partitions and :meth:`grant`\ s each one
+        more ``max_wait``; a partition still silent after that holds nothing back, as before.
+        """
+        now = self.clock()
+        if self._last_release is None or now - self._last_release > self.max_wait / 2:
+            return []  # the next release forgets who was silent: we were busy, not the partitions
+        return [tp for tp in behind if tp in self._behind_since and tp not in self._granted
+                and now - max(self._last_read.get(tp, -math.inf), self._behind_since[tp]) > self.max_wait]
+
+    def grant(self, tp: Hashable) -> None:
+        """One more ``max_wait`` for ``tp``'s present silence (once: it ends when ``tp`` gives a record)."""
+        self._behind_since[tp] = self.clock()
+        self._granted.add(tp)
 
     def idle_due(self) -> bool:
         """Whether the oldest held event would now go on the ``idle`` rule alone: some partition has not passed
@@ -117,6 +141,7 @@ class Aligner:
             self._behind_since.setdefault(tp, now)
         for tp in [tp for tp in self._behind_since if tp not in behind]:
             del self._behind_since[tp]
+            self._granted.discard(tp)
         live = [tp for tp in behind
                 if now - max(self._last_read.get(tp, -math.inf), self._behind_since[tp]) <= self.max_wait]
         limit = min((self._last_t.get(tp, -math.inf) for tp in live), default=math.inf)

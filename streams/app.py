@@ -37,6 +37,7 @@ from streams import area_state, metrics
 from streams.align import Aligner, Held
 from streams.changelog_end import patch_faust_recovery, unread_on_broker
 from streams.deadletter import DeadLetter, dead_letter, letter_key
+from streams.fetch_watch import Dropped, watch_getmany
 from streams.decode import decode_many
 from streams.in_order_acks import InOrderAcks
 from streams.offset_guard import OffsetGuard, Verdict
@@ -225,12 +226,23 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         lagging = behind()
         if aligner.idle_due():
             lagging += await behind_on_broker(lagging)
+        # before a silent partition lets the others pass it: seek it and wait once more. Not in a rebalance:
+        # there the silence is Faust's (flow stopped), and Faust waits for the held events' acknowledgements
+        # before it goes on, so only the bound's release ends it (README, Faults)
+        for tp in [] if app.rebalancing else aligner.silent(lagging):
+            aligner.grant(tp)
+            at = guard.expected(tp)
+            at = next_read(tp) if at is None else at
+            log.warning("%s[%d]: behind and silent for %.0f s; seeking to %d again before events of other "
+                        "partitions pass it", tp.topic, tp.partition, aligner.max_wait, at)
+            metrics.STALLS.labels(topic=tp.topic).inc()
+            await seek(tp, at)
         ready = aligner.release(lagging)
         metrics.HELD.set(len(aligner))
         if aligner.forced > forced:
             metrics.RELEASED_EARLY.inc(aligner.forced - forced)
-            log.warning("%d held events released by a bound, before a lagging partition caught up",
-                        aligner.forced - forced)
+            log.warning("%d held events released by a bound, before a lagging partition caught up%s",
+                        aligner.forced - forced, " (in a rebalance, which waits for them)" if app.rebalancing else "")
         if ready:
             await score(ready)
 
@@ -360,6 +372,25 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         except Exception:  # not assigned any more; the next owner starts from the commit
             log.warning("seek of %s[%d] failed", tp.topic, tp.partition, exc_info=True)
 
+    async def read_dropped_again(dropped: list[Dropped]) -> None:
+        """Records Faust fetched and dropped before the agent (streams/fetch_watch.py): sought back at once, from
+        the agent's next offset if the guard knows it (records handed on but still queued come twice; the guard
+        drops them), where the partition is still ours; after a rebalance Faust seeks to the commit anyway."""
+        try:
+            assigned = set(app.consumer.assignment())
+            for d in dropped:
+                metrics.OFFSET_HOLES.labels(event="not_handed_on").inc(d.count)
+                log.warning("%s[%d]: Faust fetched offsets %d-%d (%d records) and dropped them before the agent "
+                            "(%s); reading them again", d.tp.topic, d.tp.partition, d.first, d.last, d.count,
+                            d.reason)
+                if d.tp in assigned:
+                    expected = guard.expected(d.tp)
+                    await seek(d.tp, d.first if expected is None else min(expected, d.first))
+        except Exception:  # a watch must never stop the worker it watches
+            log.exception("records dropped by Faust not sought again")
+
+    watch_getmany(app.consumer, read_dropped_again)
+
     @app.timer(interval=min(10.0, settings.stall_after / 4))
     async def kick_stalled() -> None:
         """A source partition whose records wait on the broker and reach no agent is sought again, and fetched
@@ -413,6 +444,21 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
             agent_coroutine[:] = [weakref.ref(agent)]
         return "".join(f"  {line}\n" for line in await_chain(agent))
 
+    def fetcher_view(tp: Any) -> str:
+        """aiokafka's own state of ``tp`` (read across threads, for a report only; never raises). Why: Faust's view
+        said "fetching, not paused, buffer not full" for each stall seen so far; the cause is below it."""
+        try:
+            consumer = app.consumer._thread._ensure_consumer()
+            fetcher = consumer._fetcher
+            state = consumer._subscription.subscription.assignment.state_value(tp)
+            held = fetcher._records.get(tp)
+            return (f"position {state.position if state.has_valid_position else None}, awaiting reset "
+                    f"{state.awaiting_reset}, paused {state.paused}, fetched and not taken "
+                    f"{type(held).__name__ if held is not None else None}, nodes in flight "
+                    f"{sorted(fetcher._in_flight)}, partitions with fetched records {len(fetcher._records)}")
+        except Exception as exc:
+            return f"(not read: {exc!r})"
+
     async def kick(tp: Any, at: int, end: int) -> None:
         """Seek ``tp`` to ``at`` again, where the agent needs it, and take it back if Faust had set it aside."""
         consumer = app.consumer
@@ -430,6 +476,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                   watch.after, active, tp in consumer._paused_partitions, tp in consumer._buffered_partitions,
                   target)
         log.error("the agent waits at:\n%s", agent_stack())
+        log.error("%s[%d] in aiokafka: %s", tp.topic, tp.partition, fetcher_view(tp))
         metrics.STALLS.labels(topic=tp.topic).inc()
         if not active:  # the agent is idle, so Faust's buffer cannot be what holds it
             consumer._buffered_partitions.discard(tp)

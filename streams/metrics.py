@@ -29,14 +29,16 @@ RULE_RELOAD_FAILURES = Counter("earlywarn_rule_reload_failures_total",
                                "Changed rule files refused (the running rules stay)")
 OFFSET_HOLES = Counter("earlywarn_offset_holes_total",
                        "Records missing from what Faust delivered: records dropped above a hole, seeks back to it, "
-                       "offsets the broker no longer held (streams/offset_guard.py)", ["event"])
+                       "offsets the broker no longer held (streams/offset_guard.py), records Faust fetched and "
+                       "did not hand on (streams/fetch_watch.py)", ["event"])
 STATE_WRITES_REFUSED = Counter("earlywarn_state_writes_refused_total",
                                "State-table values not written because their JSON exceeded EW_STATE_VALUE_MAX_BYTES "
                                "(the producer would refuse the changelog record and take the worker down)")
 HELD = Gauge("earlywarn_events_held", "Events held for event-time order while a partition catches up")
 STALLS = Counter("earlywarn_partition_stalls_total",
                  "Source partitions sought again because their records waited on the broker and none reached the "
-                 "agent for EW_STALL_AFTER seconds (streams/stall_watch.py)", ["topic"])
+                 "agent for EW_STALL_AFTER seconds (streams/stall_watch.py), or because the partition was behind and silent "
+                 "for EW_ALIGN_MAX_WAIT seconds (streams/align.py: Aligner.silent)", ["topic"])
 RELEASED_EARLY = Counter("earlywarn_events_released_early_total",
                          "Held events released by a bound (EW_ALIGN_MAX_WAIT / EW_ALIGN_MAX_HELD), perhaps out of order")
 BATCH_SIZE = Histogram("earlywarn_batch_size_events", "Records taken per micro-batch",
@@ -65,7 +67,7 @@ for _level in ("blue", "yellow", "red", "closed"):
     ALERTS_OUT.labels(level=_level)
 for _kind in ("wage_arrears", "complaint_surge", "group_incident"):
     ALERT_LATENCY.labels(kind=_kind)
-for _event in ("record_dropped", "seek", "offsets_gone"):
+for _event in ("record_dropped", "seek", "offsets_gone", "not_handed_on"):
     OFFSET_HOLES.labels(event=_event)
 
 REASONS = ("no_contract", "empty", "too_large", "not_json", "not_object", "contract", "decoder", "stage",

@@ -150,3 +150,38 @@ def test_an_event_due_on_the_idle_rule_alone_is_said_so_for_the_caller_to_ask_th
     a.read("quiet", 1)
     a.hold("quiet", 4.0, ("quiet", 1), "q4")      # it had: an earlier event, not overtaken
     assert [h.event for h in a.release([])] == ["q4", "q5", "b9"]  # b9 waited its idle too
+
+
+def test_a_silent_partition_is_named_once_before_it_stops_holding_the_others_and_a_grant_waits_once_more():
+    """The worker seeks a silent partition and grants it one more max_wait before releasing the others past it."""
+    now = [0.0]
+    a = Aligner(max_wait=5.0, clock=lambda: now[0])
+    a.hold("fast", 10.0, ("fast", 0), "f10")
+    named = []
+    out: list = []
+    while not out and now[0] < 30:
+        now[0] += 1.0
+        for tp in a.silent(["stuck"]):
+            named.append((now[0], tp))
+            a.grant(tp)
+        out = a.release(["stuck"])
+    assert named == [(7.0, "stuck")], "named once, when the release would have let the others pass"
+    assert [h.event for h in out] == ["f10"] and now[0] == 13.0, "then held max_wait more"
+    assert a.forced == 1
+
+
+def test_a_record_from_the_granted_partition_ends_its_silence_and_the_order_holds():
+    now = [0.0]
+    a = Aligner(max_wait=5.0, clock=lambda: now[0])
+    a.hold("fast", 10.0, ("fast", 0), "f10")
+    a.hold("fast", 20.0, ("fast", 1), "f20")
+    for _ in range(6):
+        now[0] += 1.0
+        for tp in a.silent(["stuck"]):
+            a.grant(tp)
+        assert a.release(["stuck"]) == []
+    now[0] += 1.0
+    a.read("stuck", 0)               # the seek brought its record
+    a.hold("stuck", 15.0, ("stuck", 0), "s15")
+    assert [h.event for h in a.release([])] == ["f10", "s15", "f20"]
+    assert a.forced == 0 and a.silent(["stuck"]) == []
