@@ -117,11 +117,14 @@ class CrowdSizes:
     seen: int = 0
     sum_log: float = 0.0
 
+    cap: float = 10_000.0
+    """a peak counts at most this: one miscounted or forged report of a million must not set a district's tail"""
+
     def add(self, peak: float) -> None:
         """A finished gathering's largest count (under ``floor`` it says nothing of the tail)."""
         if peak >= self.floor:
             self.seen += 1
-            self.sum_log += float(np.log(peak / self.floor))
+            self.sum_log += float(np.log(min(peak, self.cap) / self.floor))
 
     @property
     def alpha(self) -> float:

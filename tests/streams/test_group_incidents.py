@@ -203,3 +203,10 @@ def test_a_gathering_kept_by_an_earlier_version_is_read():
     assert back.tracker.peak["g-old"] == 75 and "g-old" in back.tracker.alerted
     back.process(reports("g-next", 3, [20]))
     assert back.tracker.sizes.seen == 1, "it closes like any other once it has been quiet six hours"
+
+
+def test_one_absurd_count_does_not_set_the_district_tail():
+    """A report of a million people (miscounted, or forged by whoever can write the topic) counts as 10,000."""
+    watch = GroupIncidentWatch()
+    _finished_gatherings(watch, [20, 10**6, 30])
+    assert watch.tracker.sizes.seen == 2 and watch.tracker.sizes.sum_log < 2 * np.log(10_000 / 10)
