@@ -125,12 +125,15 @@ class Aligner:
         head = self._heap[0]
         return head.t >= min(self._last_t.values(), default=math.inf) and self.clock() - head.since >= self.idle
 
-    def release(self, behind: Iterable[Hashable]) -> list[Held]:
+    def release(self, behind: Iterable[Hashable], drain: bool = False) -> list[Held]:
         """The held events that no partition in ``behind`` can still precede, oldest first.
 
         A partition behind that has not given an event yet holds back everything. One that is behind but
         has given nothing for ``max_wait`` seconds is stalled: it holds nothing back (a slow partition that
-        keeps giving records is waited for, however long the catch-up).
+        keeps giving records is waited for, however long the catch-up). ``drain``: everything held goes now,
+        oldest first (counted in ``forced`` where a partition behind might still have preceded it): for a
+        rebalance, which fetches nothing and waits for the held events to be acknowledged, so waiting out
+        ``max_wait`` would release the same events in the same order, only later.
         """
         now = self.clock()
         behind = list(behind)
@@ -150,7 +153,7 @@ class Aligner:
         """every partition read so far has given an event later than this"""
         out: list[Held] = []
         heap = self._heap
-        while heap and ((heap[0].t < limit and (heap[0].t < passed or now - heap[0].since >= self.idle))
+        while heap and (drain or (heap[0].t < limit and (heap[0].t < passed or now - heap[0].since >= self.idle))
                         or len(heap) > self.max_held):
             h = heapq.heappop(heap)
             self.forced += h.t >= ordered

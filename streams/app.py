@@ -37,7 +37,7 @@ from streams import area_state, metrics
 from streams.align import Aligner, Held
 from streams.changelog_end import patch_faust_recovery, unread_on_broker
 from streams.deadletter import DeadLetter, dead_letter, letter_key
-from streams.fetch_watch import Dropped, watch_getmany
+from streams.fetch_watch import GENERATION_CHANGED, Dropped, watch_getmany
 from streams.decode import decode_many
 from streams.in_order_acks import InOrderAcks
 from streams.offset_guard import OffsetGuard, Verdict
@@ -237,7 +237,8 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
                         "partitions pass it", tp.topic, tp.partition, aligner.max_wait, at)
             metrics.STALLS.labels(topic=tp.topic).inc()
             await seek(tp, at)
-        ready = aligner.release(lagging)
+        # a revocation (flow stopped) waits for the held events: let them go now, not after the bound
+        ready = aligner.release(lagging, drain=app.rebalancing and not app.consumer.flow_active)
         metrics.HELD.set(len(aligner))
         if aligner.forced > forced:
             metrics.RELEASED_EARLY.inc(aligner.forced - forced)
@@ -375,15 +376,19 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
     async def read_dropped_again(dropped: list[Dropped]) -> None:
         """Records Faust fetched and dropped before the agent (streams/fetch_watch.py): sought back at once, from
         the agent's next offset if the guard knows it (records handed on but still queued come twice; the guard
-        drops them), where the partition is still ours; after a rebalance Faust seeks to the commit anyway."""
+        drops them), where the partition is still ours. Source partitions only: the table's changelog is
+        Faust's own to read. Not after a new generation: its assignment seeks every partition to the commit,
+        and a seek of ours landing after that one would only make a hole for the guard to seek back to."""
         try:
             assigned = set(app.consumer.assignment())
             for d in dropped:
+                if d.tp.topic not in SOURCE_TOPICS:
+                    continue
                 metrics.OFFSET_HOLES.labels(event="not_handed_on").inc(d.count)
                 log.warning("%s[%d]: Faust fetched offsets %d-%d (%d records) and dropped them before the agent "
                             "(%s); reading them again", d.tp.topic, d.tp.partition, d.first, d.last, d.count,
                             d.reason)
-                if d.tp in assigned:
+                if d.tp in assigned and d.reason != GENERATION_CHANGED:
                     expected = guard.expected(d.tp)
                     await seek(d.tp, d.first if expected is None else min(expected, d.first))
         except Exception:  # a watch must never stop the worker it watches

@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 
+GENERATION_CHANGED = "the consumer generation changed"
+
+
 @dataclass(frozen=True)
 class Dropped:
     """Records of one partition that a fetch returned and getmany did not hand on."""
@@ -74,7 +77,7 @@ def watch_getmany(consumer: Any, on_dropped: Callable[[list[Dropped]], Awaitable
         fetched, last[0] = last[0], None
         if not fetched:
             return
-        reason = ("the consumer generation changed" if consumer.app.consumer_generation_id != generation else
+        reason = (GENERATION_CHANGED if consumer.app.consumer_generation_id != generation else
                   "the flow was suspended" if not consumer.flow_active else "the partition was not active")
         dropped = not_handed_on(fetched, handed, reason)
         if dropped:

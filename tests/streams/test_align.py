@@ -185,3 +185,13 @@ def test_a_record_from_the_granted_partition_ends_its_silence_and_the_order_hold
     a.hold("stuck", 15.0, ("stuck", 0), "s15")
     assert [h.event for h in a.release([])] == ["f10", "s15", "f20"]
     assert a.forced == 0 and a.silent(["stuck"]) == []
+
+
+def test_a_drain_lets_everything_held_go_in_time_order_and_counts_what_a_lagging_partition_might_have_preceded():
+    a = Aligner()
+    a.hold("fast", 30.0, ("fast", 1), "f30")
+    a.hold("fast", 10.0, ("fast", 0), "f10")
+    a.hold("slow", 20.0, ("slow", 0), "s20")
+    assert [h.event for h in a.release(["slow"], drain=True)] == ["f10", "s20", "f30"]
+    assert a.forced == 2, "f30 and s20 came at or after the slow partition's last event"
+    assert len(a) == 0
