@@ -198,7 +198,7 @@ class GatheringTracker:
                 self.done.add(gid)
                 self.finished.append(gid)
                 if self.sizes is not None:
-                    self.sizes.add(self.peak.get(gid, max(n for _, n in seq)))
+                    self.sizes.add(self.peak[gid])  # set with the counts, by observe or restore
 
     def observe(self, gathering_id: str, t_min: float, headcount: int, prior_logodds: float = 0.0) -> Judgement:
         self.finish_before(t_min)

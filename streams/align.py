@@ -108,7 +108,11 @@ class Aligner:
         if self._last_release is None or now - self._last_release > self.max_wait / 2:
             return []  # the next release forgets who was silent: we were busy, not the partitions
         return [tp for tp in behind if tp in self._behind_since and tp not in self._granted
-                and now - max(self._last_read.get(tp, -math.inf), self._behind_since[tp]) > self.max_wait]
+                and self._silent_for(tp, now) > self.max_wait]
+
+    def _silent_for(self, tp: Hashable, now: float) -> float:
+        """Seconds since ``tp`` was last read or first seen behind, whichever is later."""
+        return now - max(self._last_read.get(tp, -math.inf), self._behind_since[tp])
 
     def grant(self, tp: Hashable) -> None:
         """One more ``max_wait`` for ``tp``'s present silence (once: it ends when ``tp`` gives a record)."""
@@ -145,8 +149,7 @@ class Aligner:
         for tp in [tp for tp in self._behind_since if tp not in behind]:
             del self._behind_since[tp]
             self._granted.discard(tp)
-        live = [tp for tp in behind
-                if now - max(self._last_read.get(tp, -math.inf), self._behind_since[tp]) <= self.max_wait]
+        live = [tp for tp in behind if self._silent_for(tp, now) <= self.max_wait]
         limit = min((self._last_t.get(tp, -math.inf) for tp in live), default=math.inf)
         ordered = min((self._last_t.get(tp, -math.inf) for tp in behind), default=math.inf)
         passed = min(self._last_t.values(), default=math.inf)

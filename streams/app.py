@@ -147,6 +147,12 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         read = aligner.next_offset(tp)
         return read if read is not None else faust_commit(tp)
 
+    def needed_from(tp: Any) -> int:
+        """The offset the agent needs next from ``tp``: the guard's, or, with nothing delivered since the
+        assignment, where it is read from (the commit)."""
+        at = guard.expected(tp)
+        return faust_commit(tp) if at is None else at
+
     def faust_commit(tp: Any) -> int:
         """The committed offset Faust knows for ``tp`` (read at assignment, moved by its commits), 0 if none."""
         return app.consumer._committed_offset.get(tp) or 0
@@ -231,8 +237,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
         # before it goes on, so only the bound's release ends it (README, Faults)
         for tp in [] if app.rebalancing else aligner.silent(lagging):
             aligner.grant(tp)
-            at = guard.expected(tp)
-            at = next_read(tp) if at is None else at
+            at = needed_from(tp)
             log.warning("%s[%d]: behind and silent for %.0f s; seeking to %d again before events of other "
                         "partitions pass it", tp.topic, tp.partition, aligner.max_wait, at)
             metrics.STALLS.labels(topic=tp.topic).inc()
@@ -424,9 +429,7 @@ def create_app(settings: Settings, broker: str) -> Pipeline:
             log.warning("partition ends not listed for the stall watch: %r", exc)
             return
         for tp in tps:
-            at = guard.expected(tp)
-            if at is None:  # nothing delivered since the assignment: it is read from the commit
-                at = faust_commit(tp)
+            at = needed_from(tp)
             if watch.observe(tp, at, ends.get(tp), now):
                 await kick(tp, at, ends[tp])
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from detectors.crowd_growth import project
 from detectors.group_incident import CrowdSizes, GatheringTracker, Judgement, place_prior, surge_prior
-from detectors.levels import alert_id
+from detectors.levels import LEVEL_NAMES, alert_id
 from streams.area_tension import AreaTensionTracker
 from streams.complaint_surge import ComplaintSurgeTracker
 from streams.records import MAX_PEOPLE
@@ -37,8 +37,6 @@ RULES_VERSION = "group-growth-2"
 RISK_KEY = "~enterprise-risk"
 """where earlier versions kept every enterprise's level in one value of the gathering part (read, then deleted)"""
 HANDLE_WITHIN = timedelta(hours=1)
-LEVELS = {1: "blue", 2: "yellow", 3: "red"}
-"""a gathering's alert: blue on its growth alone (the grid checks), yellow/red once it is likely to grow large"""
 """a gathering is handled on the spot, not within days"""
 
 
@@ -213,7 +211,7 @@ class GroupIncidentWatch:
         return {
             "alert_id": alert_id("group_incident", gid, start),
             "kind": "group_incident", "subject_id": gid, "subject_name": f"gathering in {area}",
-            "area_code": area, "level": LEVELS[judged.rank], "level_rank": judged.rank,
+            "area_code": area, "level": LEVEL_NAMES[judged.rank], "level_rank": judged.rank,
             "status": "open", "score": round(p, 6), "workers_at_risk": headcount,
             "expected_harm": round(p * max(headcount, self.large), 3), "reasons": reasons,
             "episode_start": start, "raised_at": start, "changed_at": iso(ev.t),
